@@ -1,0 +1,136 @@
+;;;; harness.lisp -- a persistent SBCL that runs model-written programs, one request at a time.
+;;;;
+;;;; Request on stdin:  a header line `(NONCE SECONDS MAX-OUTPUT CODE-LENGTH QUERY-LENGTH)`, then
+;;;; exactly CODE-LENGTH characters of code and QUERY-LENGTH characters of query.
+;;;; Reply on stdout:   a line `NONCE STATUS`, then four escaped lines: answer, output, error,
+;;;; warnings (joined by a newline before escaping). Escaping: \ -> \\, newline -> \n, CR -> \r.
+;;;;
+;;;; Each program is read (with *read-eval* off) and evaluated in a fresh package that uses only
+;;;; COMMON-LISP, then the package is deleted, so no definition leaks into the next program. Symbols
+;;;; of other packages (sb-ext:exit, sb-ext:run-program, ...) are refused before anything runs.
+;;;; The time limit is sb-ext:with-timeout; the Python side kills this process if a program
+;;;; swallows that too.
+
+(defpackage :lowres-harness (:use :cl))
+(in-package :lowres-harness)
+
+(defvar *counter* 0)
+(defvar *real-output* *standard-output*)
+
+;;; Output a program prints is kept up to a limit and the rest dropped.
+(defclass capped-output (sb-gray:fundamental-character-output-stream)
+  ((buffer :initform (make-string-output-stream) :reader buffer)
+   (room :initarg :room :accessor room-left)
+   (column :initform 0 :accessor column)))
+
+(defmethod sb-gray:stream-write-char ((s capped-output) char)
+  (when (plusp (room-left s))
+    (decf (room-left s))
+    (write-char char (buffer s)))
+  (setf (column s) (if (char= char #\Newline) 0 (1+ (column s))))
+  char)
+
+(defmethod sb-gray:stream-line-column ((s capped-output)) (column s))
+
+(defun escape (text)
+  (with-output-to-string (out)
+    (loop for c across text
+          do (case c
+               (#\\ (write-string "\\\\" out))
+               (#\Newline (write-string "\\n" out))
+               (#\Return (write-string "\\r" out))
+               (t (write-char c out))))))
+
+(defun describe-condition (c)
+  (handler-case (let ((*print-length* 20) (*print-level* 4)) (princ-to-string c))
+    (error () (format nil "~a" (type-of c)))))
+
+(defun number-text (value)
+  "Canonical text: integers as is, ratios and floats as doubles (7/2 -> 3.5)."
+  (if (integerp value)
+      (format nil "~d" value)
+      (let ((*read-default-float-format* 'double-float))
+        (prin1-to-string (coerce value 'double-float)))))
+
+(defun answer-text (value)
+  (if (realp value)
+      (number-text value)
+      (let ((*print-length* 20) (*print-level* 4)) (prin1-to-string value))))
+
+(defun read-forms (text package)
+  "All forms of TEXT read in PACKAGE. Signals reader errors (a syntax error in the program)."
+  (let ((*package* package) (*read-eval* nil) (eof '#:eof))
+    (with-input-from-string (in text)
+      (loop for form = (read in nil eof)
+            until (eq form eof)
+            collect form))))
+
+(defun foreign-symbol (form package)
+  "The first symbol in FORM from a package other than CL, KEYWORD or the program's own."
+  (let ((seen (make-hash-table :test 'eq)))
+    (labels ((walk (x)
+               (cond ((gethash x seen) nil)
+                     ((symbolp x)
+                      (let ((home (symbol-package x)))
+                        (when (and home (not (member home (list package (find-package :cl)
+                                                               (find-package :keyword)))))
+                          (return-from foreign-symbol x))))
+                     ((consp x) (setf (gethash x seen) t) (walk (car x)) (walk (cdr x)))
+                     ((and (arrayp x) (not (stringp x)))
+                      (setf (gethash x seen) t) (map nil #'walk x)))))
+      (walk form)
+      nil)))
+
+(defun run-program (code query seconds output warnings)
+  "Returns (values status answer error)."
+  (let ((package (make-package (format nil "PROGRAM-~d" (incf *counter*)) :use '(:cl))))
+    (unwind-protect
+         (handler-case
+             (let* ((forms (handler-case (read-forms code package)
+                             (error (c) (return-from run-program
+                                          (values "syntax_error" "" (describe-condition c))))))
+                    (query-forms (handler-case (read-forms query package)
+                                   (error (c) (return-from run-program
+                                                (values "syntax_error" "" (describe-condition c))))))
+                    (bad (or (foreign-symbol forms package) (foreign-symbol query-forms package))))
+               (when bad
+                 (return-from run-program
+                   (values "runtime_error" "" (format nil "forbidden symbol ~s" bad))))
+               (when (/= (length query-forms) 1)
+                 (return-from run-program
+                   (values "syntax_error" "" "the query must be exactly one expression")))
+               (let ((*package* package) (*read-eval* nil)
+                     (*standard-output* output) (*error-output* output) (*trace-output* output)
+                     (*standard-input* (make-string-input-stream "")))
+                 (handler-bind ((warning (lambda (w)
+                                           (push (describe-condition w) (car warnings))
+                                           (muffle-warning w))))
+                   (sb-ext:with-timeout seconds
+                     (dolist (form forms) (eval form))
+                     (let ((value (eval (first query-forms))))
+                       (values "ok" (answer-text value) ""))))))
+           (sb-ext:timeout () (values "timeout" "" "time limit exceeded"))
+           (storage-condition (c) (values "memory" "" (describe-condition c)))
+           (sb-sys:interactive-interrupt () (values "runtime_error" "" "interrupted"))
+           (error (c) (values "runtime_error" "" (describe-condition c))))
+      (ignore-errors (delete-package package)))))
+
+(defun serve ()
+  (loop
+    (let ((header (let ((line (read-line *standard-input* nil nil)) (*read-eval* nil))
+                    (if line (read-from-string line) (sb-ext:exit :code 0 :abort t)))))
+      (destructuring-bind (nonce seconds max-output code-length query-length) header
+        (let ((code (make-string code-length))
+              (query (make-string query-length))
+              (output (make-instance 'capped-output :room max-output))
+              (warnings (list nil)))
+          (read-sequence code *standard-input*)
+          (read-sequence query *standard-input*)
+          (multiple-value-bind (status answer error)
+              (run-program code query seconds output warnings)
+            (format *real-output* "~a ~a~%~a~%~a~%~a~%~a~%" nonce status (escape answer)
+                    (escape (get-output-stream-string (buffer output))) (escape error)
+                    (escape (format nil "~{~a~^~%~}" (reverse (car warnings)))))
+            (finish-output *real-output*)))))))
+
+(serve)

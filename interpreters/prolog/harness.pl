@@ -1,0 +1,123 @@
+/*  harness.pl -- runs one model-written program inside a sandbox worker (through pyswip).
+
+    lowres_run(+CodeFile, +QueryFile, +Seconds, +Inferences, -Json)
+
+    Loads the code into a fresh temporary module (nothing leaks into the next program), then calls
+    the query there with a wall-time limit and an inference limit, and answers with one JSON atom:
+    {"status": ..., "answer": ..., "error": ..., "warnings": [...]}. It never throws and never halts:
+    halt/0,1 are redefined in the program's module to throw, and loading messages (syntax errors,
+    singleton warnings) are captured through message_hook/3 instead of being printed.
+*/
+:- module(lowres_harness, [lowres_run/5]).
+:- use_module(library(time)).
+:- use_module(library(http/json)).
+:- use_module(library(clpq)).
+
+:- set_prolog_flag(stack_limit, 268435456).
+
+:- dynamic captured/2.
+:- thread_local capturing/0.
+
+:- multifile user:message_hook/3.
+user:message_hook(Term, Kind, Lines) :-
+    capturing,
+    memberchk(Kind, [error, warning]),
+    with_output_to(string(Text), print_message_lines(current_output, '', Lines)),
+    assertz(captured(Kind, Term-Text)).
+
+lowres_run(CodeFile, QueryFile, Seconds, Inferences, Json) :-
+    retractall(captured(_, _)),
+    read_file_to_string(CodeFile, Code, [encoding(utf8)]),
+    read_file_to_string(QueryFile, QueryText, [encoding(utf8)]),
+    catch(run(Code, QueryText, Seconds, Inferences, Result), E, crash_result(E, Result)),
+    findall(W, captured(warning, _-W), Warnings),
+    catch(flush_output(user_output), _, true),
+    result_json(Result, Warnings, Json).
+
+crash_result(E, result(runtime_error, '', Msg)) :- message_text(E, Msg).
+
+run(Code, QueryText, Seconds, Inferences, Result) :-
+    (   catch(term_string(Goal, QueryText, [variable_names(Bindings)]), E, true)
+    ->  (   nonvar(E)
+        ->  message_text(E, Msg), Result = result(syntax_error, '', Msg)
+        ;   callable(Goal)
+        ->  in_temporary_module(M, prepare(M),
+                                load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result))
+        ;   Result = result(syntax_error, '', 'the query is not a callable goal')
+        )
+    ;   Result = result(syntax_error, '', 'empty query')
+    ).
+
+%   The program's module: clpq available as if imported, halt neutralised.
+prepare(M) :-
+    M:use_module(library(clpq)),
+    forall(member(Head, [halt, halt(_)]),
+           ( M:redefine_system_predicate(Head),
+             M:assertz((Head :- throw(error(permission_error(call, halt, program), _)))) )).
+
+load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result) :-
+    limited(Seconds, Inferences, load_code(M, Code), LoadOutcome),
+    (   LoadOutcome \== true
+    ->  outcome_result(LoadOutcome, Result)
+    ;   captured(error, Term-Text)
+    ->  load_error_status(Term, Status), Result = result(Status, '', Text)
+    ;   limited(Seconds, Inferences, M:Goal, Outcome),
+        query_result(Outcome, Bindings, Result)
+    ).
+
+load_code(M, Code) :-
+    setup_call_cleanup(
+        ( open_string(Code, S), assertz(capturing) ),
+        load_files(M:program, [stream(S), module(M), silent(true)]),
+        ( retractall(capturing), close(S) )).
+
+%   limited(+Seconds, +Inferences, :Goal, -Outcome): Outcome is true, false, or error(E).
+limited(Seconds, Inferences, Goal, Outcome) :-
+    catch(( call_with_time_limit(Seconds,
+                call_with_inference_limit(Goal, Inferences, R))
+          -> ( R == inference_limit_exceeded -> Outcome = error(inference_limit_exceeded) ; Outcome = true )
+          ;  Outcome = false ),
+          E, Outcome = error(E)).
+
+load_error_status(error(syntax_error(_), _), syntax_error) :- !.
+load_error_status(_, runtime_error).
+
+outcome_result(false, result(runtime_error, '', 'loading the code failed')).
+outcome_result(error(E), result(Status, '', Msg)) :- error_status(E, Status), message_text(E, Msg).
+
+query_result(true, Bindings, Result) :- !, answer_result(Bindings, Result).
+query_result(false, _, result(no_answer, '', 'the query failed')) :- !.
+query_result(Outcome, _, Result) :- outcome_result(Outcome, Result).
+
+error_status(time_limit_exceeded, timeout) :- !.
+error_status(inference_limit_exceeded, timeout) :- !.
+error_status(error(resource_error(_), _), memory) :- !.
+error_status(error(syntax_error(_), _), syntax_error) :- !.
+error_status(_, runtime_error).
+
+%   The answer: the first numeric binding of the query's variables, else the first bound one
+%   (a non-number such as `3*4` or an atom, which the grader scores as not numeric).
+answer_result(Bindings, result(ok, Answer, '')) :-
+    member(_=V, Bindings), number(V), !, number_text(V, Answer).
+answer_result(Bindings, result(ok, Answer, '')) :-
+    member(_=V, Bindings), nonvar(V), !, format(atom(Answer), '~q', [V]).
+answer_result(_, result(no_answer, '', 'the query succeeded without binding a value')).
+
+number_text(V, Text) :- rational(V), \+ integer(V), !, F is float(V), format(atom(Text), '~w', [F]).
+number_text(V, Text) :- format(atom(Text), '~w', [V]).
+
+message_text(time_limit_exceeded, 'time limit exceeded') :- !.
+message_text(inference_limit_exceeded, 'inference limit exceeded') :- !.
+message_text(E, Text) :-
+    catch(message_to_codes(E, Text0), _, fail), !, Text = Text0.
+message_text(E, Text) :- format(atom(Text), '~q', [E]).
+
+message_to_codes(E, Text) :-
+    '$messages':translate_message(E, Lines, []),
+    with_output_to(string(Text), print_message_lines(current_output, '', Lines)).
+
+result_json(result(Status, Answer, Error), Warnings, Json) :-
+    with_output_to(string(Json),
+        json_write_dict(current_output,
+                        _{status: Status, answer: Answer, error: Error, warnings: Warnings},
+                        [width(0)])).

@@ -1,0 +1,181 @@
+"""The plugin contract: a language turns model text into a Program and runs Programs.
+
+    from lowres_rl.languages import get_language
+    prolog = get_language("prolog")
+    [execution] = prolog.run([prolog.parse(completion)])
+
+A language subclasses `Language`, names itself, its code fences and its default query, and supplies
+an `Interpreter` built *inside a sandbox worker* (see lowres_rl.sandbox): the parent process never
+runs model-written code. `parse` and `run` have working defaults; most plugins override neither.
+"""
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Protocol, Sequence
+
+
+class Status(str, enum.Enum):
+    """How a program's execution ended. Values are plain strings so they serialise as themselves."""
+
+    OK = "ok"                        # the query produced a value (numeric or not)
+    NO_PROGRAM = "no_program"        # nothing to run: the response held no code
+    SYNTAX_ERROR = "syntax_error"    # code or query could not be read / compiled
+    RUNTIME_ERROR = "runtime_error"  # an error was raised while loading or querying
+    TIMEOUT = "timeout"              # the wall-clock (or inference) limit passed
+    MEMORY = "memory"                # heap or stack exhausted
+    NO_ANSWER = "no_answer"          # the query failed or bound nothing
+    CRASHED = "crashed"              # the interpreter process died or broke the protocol
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Program:
+    """Code plus a query. `query=None` means the language's default query; `error` says why a
+    response held no program (then `code` is empty)."""
+
+    code: str
+    query: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-program limits. Wall time is enforced by killing the worker; the rest by the OS
+    (address space, file size, processes) or by the interpreter (inferences, stacks)."""
+
+    timeout: float = 2.0              # wall seconds for loading the code plus the query
+    memory_mb: int = 1024             # interpreter heap (SBCL dynamic space, Prolog stacks)
+    inferences: int = 20_000_000      # Prolog inference limit (stops runaway loops early)
+    output_bytes: int = 16_384        # stdout/stderr kept per program (the rest is dropped)
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "memory_mb", "inferences", "output_bytes"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")
+
+
+@dataclass
+class Execution:
+    """The outcome of running one program. `answer` is canonical text (`18`, `3.5`) when the
+    status is ok; `error` is a one-paragraph reason otherwise."""
+
+    status: Status
+    answer: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Execution":
+        """Rebuild from untrusted JSON (a worker's reply): unknown keys and bad types are dropped."""
+        text = {k: str(data.get(k) or "") for k in ("stdout", "stderr", "error")}
+        answer = data.get("answer")
+        warnings = data.get("warnings") or []
+        return cls(
+            status=Status(data["status"]),
+            answer=None if answer is None else str(answer),
+            warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
+            seconds=float(data.get("seconds") or 0.0),
+            **text,
+        )
+
+
+class Interpreter(Protocol):
+    """Runs programs one at a time inside a sandbox worker process (never in the trainer)."""
+
+    def execute(self, code: str, query: str, limits: Limits) -> Execution: ...
+
+
+def canonical_number(value: Any) -> str | None:
+    """Canonical text of a numeric value (`18`, `3.5`, rationals as floats); None if not numeric."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Rational) and value.denominator == 1:
+        return str(int(value.numerator))
+    number = float(value)
+    return repr(number) if math.isfinite(number) else None
+
+
+class Language:
+    """A language plugin. Subclasses set the class attributes and implement `interpreter()`.
+
+    `parse` extracts the program from a model response (the response format is shared by all
+    languages; see lowres_rl.response). `run` executes a batch in this language's worker pool and
+    returns one Execution per program, in input order. Both never raise for bad programs.
+    """
+
+    name: ClassVar[str]
+    fence: ClassVar[tuple[str, ...]]   # code-fence tags accepted, e.g. ("prolog", "pl")
+    default_query: ClassVar[str]       # evaluated when the response gives no query
+    extension: ClassVar[str] = ".txt"  # file suffix for programs on disk
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._lock = threading.Lock()
+
+    def interpreter(self, limits: Limits) -> Interpreter:
+        """Build the in-worker interpreter. Called inside the sandbox worker, once per worker."""
+        raise NotImplementedError(f"{type(self).__name__} must implement interpreter()")
+
+    def normalize_query(self, query: str) -> str:
+        """Tidy a query as written by a model (strip blanks); languages add their own rules."""
+        return query.strip()
+
+    def parse(self, text: str) -> Program:
+        """Extract code and query from a model response (lenient: tags or fenced code)."""
+        from lowres_rl.response import extract_program
+
+        return extract_program(text, self)
+
+    def run(self, programs: Sequence[Program], limits: Limits | None = None,
+            workers: int | None = None) -> list[Execution]:
+        """Execute `programs` concurrently in sandbox workers; results in input order."""
+        limits = limits or Limits()
+        results: list[Execution | None] = [None] * len(programs)
+        jobs, slots = [], []
+        for i, program in enumerate(programs):
+            if program.error or not program.code.strip():
+                results[i] = Execution(Status.NO_PROGRAM, error=program.error or "empty code")
+            else:
+                query = self.normalize_query(program.query or "") or self.default_query
+                jobs.append((program.code, query))
+                slots.append(i)
+        if jobs:
+            for i, execution in zip(slots, self.pool(limits, workers).run(jobs, limits)):
+                results[i] = execution
+        return results  # type: ignore[return-value]
+
+    def pool(self, limits: Limits, workers: int | None = None) -> Any:
+        """This language's worker pool, (re)built when the worker-level limits change."""
+        from lowres_rl.sandbox import Pool
+
+        with self._lock:
+            if self._pool is None or not self._pool.fits(limits, workers):
+                if self._pool is not None:
+                    self._pool.close()
+                self._pool = Pool(self, limits, workers)
+            return self._pool
+
+    def close(self) -> None:
+        """Stop this language's workers (they also stop when the process exits)."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+    def __repr__(self) -> str:
+        return f"<language {self.name}>"
+

@@ -1,0 +1,258 @@
+"""Worker pools: where model-written programs run, never in the calling process.
+
+    pool = Pool(get_language("prolog"), Limits(timeout=2.0), workers=4)
+    executions = pool.run([(code, query), ...], limits)   # input order, one per job
+    pool.close()
+
+Each worker is a spawned `python -m lowres_rl.worker` (never forked: pyswip and threads do not
+survive a fork) in its own session, working directory and scrubbed environment; it sets its own
+resource limits and builds the language's interpreter. One thread drives all workers of a pool with
+a selector: it hands out jobs, reads replies, and kills a worker's whole process group when its
+program passes the wall deadline (user code can catch every exception, so only a kill is a reliable
+limit). A dead, killed or worn-out worker is replaced; the batch always gets one Execution per job.
+
+Not protected against here: what the OS layer (lowres_rl.isolation) does not remove — see there.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from lowres_rl.languages.base import Execution, Language, Limits, Status
+from lowres_rl.protocol import FrameBuffer, ProtocolError, encode
+
+log = logging.getLogger(__name__)
+
+GRACE = 0.5             # seconds past the limit before the worker is killed (in-interpreter limits act first)
+START_TIMEOUT = 60.0    # seconds a new worker may take to import its interpreter
+RECYCLE_AFTER = 2000    # programs per worker before it is replaced (bounds leaks and tampering)
+MAX_START_FAILURES = 3  # consecutive workers that die before ready: the language is broken
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: subprocess.Popen
+    workdir: str
+    buffer: FrameBuffer = field(default_factory=FrameBuffer)
+    ready: bool = False
+    started: float = field(default_factory=time.monotonic)
+    job: int | None = None      # index of the job in flight
+    deadline: float = 0.0
+    dispatched: float = 0.0
+    served: int = 0
+
+
+class Pool:
+    """A pool of sandbox workers for one language. Not thread-safe: one `run` at a time."""
+
+    def __init__(self, language: Language, limits: Limits, workers: int | None = None,
+                 recycle_after: int = RECYCLE_AFTER) -> None:
+        from lowres_rl.languages import language_spec
+        from lowres_rl.isolation import wrapper
+
+        self.spec = language_spec(language)
+        self.name = language.name
+        self.limits = limits
+        self.size = workers or os.cpu_count() or 1
+        self.recycle_after = recycle_after
+        self._wrapper = wrapper()
+        self._workers: list[_Worker] = []
+        self._selector = selectors.DefaultSelector()
+        self._start_failures = 0
+        self._last_start_error = ""
+        _live_pools.add(self)
+
+    def fits(self, limits: Limits, workers: int | None) -> bool:
+        """Whether this pool's workers were started with the worker-level parts of `limits`."""
+        return limits.memory_mb == self.limits.memory_mb and (workers is None or workers == self.size)
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers]
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    def run(self, jobs: Sequence[tuple[str, str]], limits: Limits | None = None) -> list[Execution]:
+        """Run (code, query) jobs across the workers; one Execution per job, in input order."""
+        limits = limits or self.limits
+        results: list[Execution | None] = [None] * len(jobs)
+        pending = deque(range(len(jobs)))
+        while pending or any(w.job is not None for w in self._workers):
+            self._top_up(len(pending))
+            if self._start_failures >= MAX_START_FAILURES:
+                self._fail_pending(pending, results)
+                continue
+            for worker in self._workers:
+                if worker.ready and worker.job is None and pending:
+                    self._dispatch(worker, pending.popleft(), jobs, limits)
+            self._wait(results, limits)
+        return results  # type: ignore[return-value]
+
+    def _top_up(self, backlog: int) -> None:
+        """Start workers until the pool has `size` of them (no more than there is work for)."""
+        busy = sum(w.job is not None for w in self._workers)
+        while len(self._workers) < min(self.size, busy + backlog) and self._start_failures < MAX_START_FAILURES:
+            self._spawn()
+
+    def _dispatch(self, worker: _Worker, index: int, jobs: Sequence[tuple[str, str]], limits: Limits) -> None:
+        code, query = jobs[index]
+        message = {"code": code, "query": query, "limits": asdict(limits)}
+        worker.job, worker.dispatched = index, time.monotonic()
+        worker.deadline = worker.dispatched + limits.timeout + GRACE
+        try:
+            worker.proc.stdin.write(encode(message))  # type: ignore[union-attr]
+            worker.proc.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            pass  # the worker died; its EOF arrives through the selector and yields `crashed`
+
+    def _wait(self, results: list[Execution | None], limits: Limits) -> None:
+        """Wait for replies or the nearest deadline, then settle what happened."""
+        now = time.monotonic()
+        deadlines = [w.deadline if w.job is not None else w.started + START_TIMEOUT
+                     for w in self._workers if w.job is not None or not w.ready]
+        timeout = max(0.0, min(deadlines) - now) if deadlines else 0.05
+        for key, _ in self._selector.select(timeout):
+            self._on_readable(key.data, results)
+        now = time.monotonic()
+        for worker in list(self._workers):
+            if worker.job is not None and now >= worker.deadline:
+                self._finish(worker, results, Execution(
+                    Status.TIMEOUT, error=f"killed after the {limits.timeout:g}s wall-clock limit"))
+                self._retire(worker)
+            elif not worker.ready and now >= worker.started + START_TIMEOUT:
+                self._start_failed(worker, "did not become ready in time")
+
+    def _on_readable(self, worker: _Worker, results: list[Execution | None]) -> None:
+        try:
+            chunk = os.read(worker.proc.stdout.fileno(), 1 << 20)  # type: ignore[union-attr]
+            messages = worker.buffer.feed(chunk) if chunk else None
+        except (OSError, ProtocolError) as exc:
+            chunk, messages = b"", None
+            log.warning("%s worker %d broke the protocol: %s", self.name, worker.proc.pid, exc)
+        if messages is None:  # end of stream: the worker died
+            if not worker.ready:
+                self._start_failed(worker, "exited during start-up")
+                return
+            self._finish(worker, results, Execution(Status.CRASHED, error=self._death_note(worker)))
+            self._retire(worker)
+            return
+        for message in messages:
+            self._on_message(worker, message, results)
+
+    def _on_message(self, worker: _Worker, message: dict[str, Any], results: list[Execution | None]) -> None:
+        if not worker.ready:
+            worker.ready = bool(message.get("ready"))
+            self._start_failures = 0
+            return
+        if worker.job is None:
+            return  # a reply nobody asked for: ignore it
+        try:
+            execution = Execution.from_dict(message)
+        except (KeyError, ValueError, TypeError) as exc:
+            execution = Execution(Status.CRASHED, error=f"malformed reply from worker: {exc}")
+        self._finish(worker, results, execution)
+        worker.served += 1
+        if worker.served >= self.recycle_after:
+            self._retire(worker)
+
+    def _finish(self, worker: _Worker, results: list[Execution | None], execution: Execution) -> None:
+        execution.seconds = round(time.monotonic() - worker.dispatched, 6)
+        results[worker.job] = execution  # type: ignore[index]
+        worker.job = None
+
+    def _fail_pending(self, pending: deque, results: list[Execution | None]) -> None:
+        note = f"{self.name} workers fail to start: {self._last_start_error}"
+        while pending:
+            results[pending.popleft()] = Execution(Status.CRASHED, error=note)
+
+    # -- worker lifecycle --------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        from lowres_rl.isolation import worker_environment
+
+        workdir = tempfile.mkdtemp(prefix=f"lowres-{self.name}-")
+        log_file = open(os.path.join(workdir, "worker.log"), "wb")
+        command = [*self._wrapper(workdir), sys.executable, "-m", "lowres_rl.worker"]
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
+            cwd=workdir, env=worker_environment(workdir), start_new_session=True, bufsize=0,
+        )
+        log_file.close()
+        os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
+        worker = _Worker(proc, workdir)
+        self._workers.append(worker)
+        self._selector.register(proc.stdout, selectors.EVENT_READ, worker)  # type: ignore[arg-type]
+        init = {"language": self.spec, "limits": asdict(self.limits)}
+        try:
+            proc.stdin.write(encode(init))  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            pass  # it died at once; the selector sees the EOF
+
+    def _start_failed(self, worker: _Worker, what: str) -> None:
+        self._last_start_error = f"worker {what}: {self._death_note(worker)}"
+        log.error("%s %s", self.name, self._last_start_error)
+        self._start_failures += 1
+        self._retire(worker)
+
+    def _death_note(self, worker: _Worker) -> str:
+        """The tail of the worker's own log: why it died, when it said so."""
+        try:
+            with open(os.path.join(worker.workdir, "worker.log"), "rb") as f:
+                tail = f.read()[-2000:].decode("utf-8", "replace").strip()
+        except OSError:
+            tail = ""
+        code = worker.proc.poll()
+        return f"worker exited (code {code})" + (f": {tail}" if tail else "")
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill the worker's whole process group, reap it and remove its directory."""
+        self._selector.unregister(worker.proc.stdout)
+        self._workers.remove(worker)
+        _kill(worker)
+
+    def close(self) -> None:
+        for worker in list(self._workers):
+            self._retire(worker)
+        self._selector.close()
+        _live_pools.discard(self)
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _kill(worker: _Worker) -> None:
+    try:
+        os.killpg(worker.proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for stream in (worker.proc.stdin, worker.proc.stdout):
+        try:
+            stream.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+    worker.proc.wait()
+    shutil.rmtree(worker.workdir, ignore_errors=True)
+
+
+_live_pools: "weakref.WeakSet[Pool]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for pool in list(_live_pools):
+        pool.close()

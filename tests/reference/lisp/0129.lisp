@@ -1,0 +1,8 @@
+;; patients per day, minutes per patient, doctor rate, patient rate (per hour)
+(defun solve ()
+  (let* ((patients 500)
+         (minutes 24)
+         (hours (/ (* patients minutes) 60))
+         (cost 150)
+         (charge 200))
+    (* hours (- charge cost))))
