@@ -15,6 +15,7 @@ import math
 import numbers
 import threading
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, Sequence
 
 
@@ -129,6 +130,13 @@ class Language:
     def interpreter(self, limits: Limits) -> Interpreter:
         """Build the in-worker interpreter. Called inside the sandbox worker, once per worker."""
         raise NotImplementedError(f"{type(self).__name__} must implement interpreter()")
+
+    def prompt_file(self) -> Path:
+        """The Markdown prompt (conventions and worked examples) for this language; plugins
+        shipping their own prompt override this. See prompts/ and lowres_rl.prompt."""
+        from lowres_rl.resources import resource
+
+        return resource("prompts", f"{self.name}.md")
 
     def normalize_query(self, query: str) -> str:
         """Tidy a query as written by a model (strip blanks); languages add their own rules."""

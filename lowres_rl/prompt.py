@@ -1,0 +1,212 @@
+"""Chat prompts for the policy: system prompt, few-shot turns and the response format.
+
+    from lowres_rl.prompt import build_messages
+    messages = build_messages("A crate holds 24 jars ...", "prolog", variant="paper", shots=2)
+    tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+Two response formats (VARIANTS): "paper" (<reasoning>, <code>, <query>) and "answer" (<reasoning>,
+then <answer> holding the whole program, evaluated with the language's default query). The format
+instructions are prompts/formats.md, one `## <variant>` section each with the placeholders
+`{language}` and `{default_query}`. A language's conventions and worked examples are its prompt
+file (Language.prompt_file(); prompts/<name>.md for the built-ins), laid out exactly as
+
+    # <Display name>
+    ## conventions
+    ## example            (one or more, each with the four parts below, in this order)
+    ### question
+    ### reasoning
+    ### code
+    ### query
+
+Lines inside ``` fences are never headings, and a part whose whole body is one fenced block is
+unwrapped, so code may be fenced for readability.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lowres_rl.languages import Language, get_language
+from lowres_rl.resources import resource
+
+VARIANTS = ("paper", "answer")
+PARTS = ("question", "reasoning", "code", "query")
+
+_HEADING = re.compile(r"^(#{1,3})[ \t]+(\S.*?)[ \t]*$")
+_FENCE = "```"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One worked example: a question and the response that solves it."""
+
+    question: str
+    reasoning: str
+    code: str
+    query: str
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """A parsed prompt file: display name, conventions text and worked examples."""
+
+    title: str
+    conventions: str
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class _Section:
+    """A heading (level is its number of '#', 0 for text before the first one) and its body."""
+
+    level: int
+    name: str
+    body: str
+    line: int
+
+
+def _unfence(text: str) -> str:
+    """Strip blank edges, and the fence lines if the whole text is one fenced block."""
+    text = text.strip()
+    lines = text.splitlines()
+    if len(lines) >= 2 and lines[0].startswith(_FENCE) and lines[-1].strip() == _FENCE \
+            and not any(line.lstrip().startswith(_FENCE) for line in lines[1:-1]):
+        return "\n".join(lines[1:-1]).strip("\n")
+    return text
+
+
+def _split(text: str) -> list[_Section]:
+    """Cut Markdown at its headings (ignoring lines inside fences)."""
+    heads: list[tuple[int, str, int]] = [(0, "", 0)]
+    bodies: list[list[str]] = [[]]
+    fenced = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith(_FENCE):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match:
+            heads.append((len(match[1]), match[2], number))
+            bodies.append([])
+        else:
+            bodies[-1].append(line)
+    return [_Section(level, name, _unfence("\n".join(body)), line)
+            for (level, name, line), body in zip(heads, bodies)]
+
+
+def _fail(path: Path, section: _Section | None, problem: str) -> ValueError:
+    """A ValueError naming the file (and line) and the problem."""
+    where = f"{path}:{section.line}" if section is not None and section.line else str(path)
+    return ValueError(f"malformed prompt file {where}: {problem}")
+
+
+def _examples(path: Path, sections: list[_Section]) -> tuple[Example, ...]:
+    """Build the examples from the `## example` / `### <part>` sections."""
+    examples: list[dict[str, str]] = []
+    for section in sections:
+        if (section.level, section.name.lower()) == (2, "example"):
+            if section.body:
+                raise _fail(path, section, "text directly under '## example' (put it in a '### ' part)")
+            examples.append({})
+            continue
+        expected = PARTS[len(examples[-1])] if examples and len(examples[-1]) < len(PARTS) else None
+        if section.level != 3 or section.name.lower() != expected:
+            raise _fail(path, section, f"unexpected heading {'#' * section.level} {section.name!r}; "
+                                       f"expected {'### ' + expected if expected else '## example'}")
+        if not section.body:
+            raise _fail(path, section, f"empty '### {expected}'")
+        examples[-1][expected] = section.body
+    if not examples:
+        raise _fail(path, None, "no '## example' section")
+    for number, parts in enumerate(examples, start=1):
+        if len(parts) < len(PARTS):
+            raise _fail(path, None, f"example {number} lacks '### {PARTS[len(parts)]}'")
+    return tuple(Example(**parts) for parts in examples)
+
+
+def _parse(path: Path, sections: list[_Section]) -> PromptSpec:
+    """Check the layout (title, conventions, examples) and build the PromptSpec."""
+    preamble, *rest = sections
+    if preamble.body or not rest or rest[0].level != 1:
+        raise _fail(path, None, "the file must start with its '# <language>' title")
+    title, *rest = rest
+    if title.body:
+        raise _fail(path, title, "text directly under the title (put it in '## conventions')")
+    if not rest or (rest[0].level, rest[0].name.lower()) != (2, "conventions") or not rest[0].body:
+        raise _fail(path, rest[0] if rest else title, "expected a non-empty '## conventions' after the title")
+    return PromptSpec(title.name, rest[0].body, _examples(path, rest[1:]))
+
+
+@functools.lru_cache(maxsize=None)
+def load_prompt(path: Path) -> PromptSpec:
+    """Parse a language prompt file (layout in the module docstring); cached per path.
+
+    Raises ValueError naming the file and the problem when the layout is wrong.
+    """
+    path = Path(path)
+    return _parse(path, _split(path.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_formats(path: Path) -> dict[str, str]:
+    """The `## <variant>` sections of formats.md (text before the first one is a comment)."""
+    sections = {s.name.lower(): s.body for s in _split(path.read_text(encoding="utf-8")) if s.level == 2}
+    for variant in VARIANTS:
+        if not sections.get(variant):
+            raise ValueError(f"malformed formats file {path}: missing or empty '## {variant}' section")
+    return sections
+
+
+def _check_variant(variant: str) -> None:
+    """Raise ValueError naming `variant` and the allowed ones unless it is known."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown prompt variant {variant!r}; expected one of: {', '.join(VARIANTS)}")
+
+
+def _language(language: Language | str) -> Language:
+    """A Language instance, resolving names through the registry."""
+    return get_language(language) if isinstance(language, str) else language
+
+
+def shown_query(language: Language | str) -> str:
+    """The default query as written in prompts: with its full stop for languages whose queries
+    end in one (those whose normalize_query strips it, i.e. Prolog: `solve(X).`)."""
+    lang = _language(language)
+    query = lang.default_query
+    return query + "." if lang.normalize_query(query + ".") == query else query
+
+
+def system_prompt(language: Language | str, variant: str = "paper") -> str:
+    """The variant's format instructions for `language`, then the language's conventions."""
+    _check_variant(variant)
+    lang = _language(language)
+    spec = load_prompt(lang.prompt_file())
+    formats = _load_formats(resource("prompts", "formats.md"))[variant]
+    text = formats.replace("{language}", spec.title).replace("{default_query}", shown_query(lang))
+    return f"{text}\n\n{spec.conventions}"
+
+
+def render_response(example: Example, variant: str = "paper") -> str:
+    """The assistant turn for `example` in the variant's response format."""
+    _check_variant(variant)
+    reasoning = f"<reasoning>\n{example.reasoning}\n</reasoning>\n"
+    if variant == "answer":
+        return f"{reasoning}<answer>\n{example.code}\n</answer>"
+    return f"{reasoning}<code>\n{example.code}\n</code>\n<query>\n{example.query}\n</query>"
+
+
+def build_messages(question: str, language: Language | str, variant: str = "paper",
+                   shots: int = 0) -> list[dict[str, str]]:
+    """Chat messages: system prompt, `shots` worked examples (user/assistant pairs), the question."""
+    _check_variant(variant)
+    lang = _language(language)
+    examples = load_prompt(lang.prompt_file()).examples
+    if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= len(examples):
+        raise ValueError(f"invalid shots {shots!r} for {lang.name}; expected an integer from 0 to {len(examples)}")
+    messages = [{"role": "system", "content": system_prompt(lang, variant)}]
+    for example in examples[:shots]:
+        messages.append({"role": "user", "content": example.question})
+        messages.append({"role": "assistant", "content": render_response(example, variant)})
+    messages.append({"role": "user", "content": question})
+    return messages

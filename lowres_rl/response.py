@@ -1,0 +1,190 @@
+"""The response format: reasoning, code and query blocks, as a Lark grammar.
+
+    structure = analyse(text)                  # which blocks, in order, once, what trails
+    program = extract_program(text, language)  # lenient: tags, else a fenced code block
+
+The paper's format (variant "paper") is `<reasoning>…</reasoning><code>…</code><query>…</query>`;
+variant "answer" is `<reasoning>…</reasoning><answer>…</answer>` with a `solve` entry point. The
+paper's Lisp prompt names the query block `<funcall>`: it is accepted as an alias of `<query>`.
+Block contents may be wrapped in a Markdown fence (```prolog … ```), which is unwrapped.
+
+Two readings share one lexer: the strict grammar accepts exactly a well-formed response (blocks in
+order, once each, only whitespace around them); the lenient reading walks the tokens of any text
+and records what is there, so the grader can give partial credit.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lark import Lark, Token
+from lark.exceptions import LarkError
+
+if TYPE_CHECKING:
+    from lowres_rl.languages.base import Language, Program
+
+BLOCKS = ("reasoning", "code", "query", "answer")
+ALIASES = {"funcall": "query"}
+VARIANT_BLOCKS = {"paper": ("reasoning", "code", "query"), "answer": ("reasoning", "answer")}
+
+GRAMMAR = r"""
+paper: _ws? reasoning _ws? code _ws? query _ws?
+answer_format: _ws? reasoning _ws? answer _ws?
+
+reasoning: OPEN_REASONING TEXT? CLOSE_REASONING
+code: OPEN_CODE TEXT? CLOSE_CODE
+query: OPEN_QUERY TEXT? CLOSE_QUERY
+answer: OPEN_ANSWER TEXT? CLOSE_ANSWER
+_ws: WS
+
+OPEN_REASONING: "<reasoning>"
+CLOSE_REASONING: "</reasoning>"
+OPEN_CODE: "<code>"
+CLOSE_CODE: "</code>"
+OPEN_QUERY: "<query>" | "<funcall>"
+CLOSE_QUERY: "</query>" | "</funcall>"
+OPEN_ANSWER: "<answer>"
+CLOSE_ANSWER: "</answer>"
+WS: /\s+/
+TEXT: /(?:(?!<\/?(?:reasoning|code|query|funcall|answer)>)[\s\S])+/
+"""
+
+_FENCE = re.compile(r"^\s*```[ \t]*([\w+#.-]*)[ \t]*\n([\s\S]*?)\n?[ \t]*```\s*$")
+_ANY_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n([\s\S]*?)```")
+
+
+@functools.cache
+def _parser(variant: str) -> Lark:
+    start = {"paper": "paper", "answer": "answer_format"}[variant]
+    return Lark(GRAMMAR, start=start, parser="lalr", lexer="contextual")
+
+
+@functools.cache
+def _lexer() -> Lark:
+    """A lexer-only reading of the same terminals: tags and the text between them."""
+    return Lark(GRAMMAR + "\nany: (OPEN_REASONING|CLOSE_REASONING|OPEN_CODE|CLOSE_CODE|OPEN_QUERY"
+                "|CLOSE_QUERY|OPEN_ANSWER|CLOSE_ANSWER|TEXT)*\n", start="any", parser="lalr",
+                lexer="basic")
+
+
+@dataclass
+class Structure:
+    """What a response holds. `blocks` lists complete blocks in order of appearance; contents are
+    those of each block's first occurrence, fence unwrapped; `fences` the fence tags seen."""
+
+    blocks: list[str] = field(default_factory=list)
+    contents: dict[str, str] = field(default_factory=dict)
+    fences: dict[str, str] = field(default_factory=dict)
+    stray_tags: int = 0          # an opening tag never closed, or a closing tag never opened
+    leading: int = 0             # non-blank characters before the first block
+    between: int = 0             # non-blank characters between blocks
+    trailing: int = 0            # characters (after stripping) after the last closing tag
+    trailing_text: str = ""
+
+    def count(self, block: str) -> int:
+        return self.blocks.count(block)
+
+    def in_order(self, variant: str = "paper") -> bool:
+        """The variant's blocks each appear exactly once, in the required order."""
+        wanted = VARIANT_BLOCKS[variant]
+        seen = [b for b in self.blocks if b in wanted]
+        return seen == list(wanted)
+
+
+def is_strict(text: str, variant: str = "paper") -> bool:
+    """The whole text is exactly the variant's blocks, in order, once each, whitespace around."""
+    try:
+        _parser(variant).parse(text)
+    except LarkError:
+        return False
+    return True
+
+
+def _tokens(text: str) -> list[Token]:
+    return list(_lexer().lex(text))
+
+
+def analyse(text: str) -> Structure:
+    """Lenient reading: every complete block, stray tags and the text outside blocks."""
+    structure = Structure()
+    open_block: str | None = None
+    body: list[str] = []
+    outside: list[tuple[int, str]] = []  # (blocks seen so far, text) for text outside any block
+    for token in _tokens(text):
+        kind, name = _classify(token)
+        if kind == "text" and open_block:
+            body.append(token.value)
+        elif kind == "text":
+            outside.append((len(structure.blocks), token.value))
+        elif kind == "open":
+            if open_block:  # a block opened inside another: the outer one was never closed
+                structure.stray_tags += 1
+            open_block, body = name, []
+        elif open_block == name:
+            _close(structure, name, "".join(body))
+            open_block = None
+        else:
+            structure.stray_tags += 1
+    if open_block:
+        structure.stray_tags += 1
+        outside.append((len(structure.blocks), "".join(body)))
+    _measure_outside(structure, outside)
+    return structure
+
+
+def _classify(token: Token) -> tuple[str, str]:
+    if token.type in ("TEXT", "WS"):
+        return "text", ""
+    kind, _, name = token.type.partition("_")
+    return ("open" if kind == "OPEN" else "close"), name.lower()
+
+
+def _close(structure: Structure, name: str, body: str) -> None:
+    structure.blocks.append(name)
+    if name not in structure.contents:
+        content, fence = unfence(body)
+        structure.contents[name] = content
+        if fence is not None:
+            structure.fences[name] = fence
+
+
+def _measure_outside(structure: Structure, outside: list[tuple[int, str]]) -> None:
+    total = len(structure.blocks)
+    for seen, text in outside:
+        size = len(text.strip())
+        if seen == 0 and total:
+            structure.leading += size
+        elif seen == total and total:
+            structure.trailing += size
+            structure.trailing_text += text
+        elif total:
+            structure.between += size
+        else:
+            structure.leading += size
+
+
+def unfence(text: str) -> tuple[str, str | None]:
+    """Strip one Markdown fence wrapping the whole text; returns (content, fence tag or None)."""
+    match = _FENCE.match(text)
+    if match:
+        return match.group(2).strip(), match.group(1).lower()
+    return text.strip(), None
+
+
+def extract_program(text: str, language: "Language") -> "Program":
+    """The program in a response: the code (or answer) block and the query block; without tags,
+    the first fenced block tagged with one of the language's fences (or untagged)."""
+    from lowres_rl.languages.base import Program
+
+    structure = analyse(text)
+    query = structure.contents.get("query") or None
+    for block in ("code", "answer"):
+        if structure.contents.get(block):
+            return Program(structure.contents[block], query if block == "code" else None)
+    for match in _ANY_FENCE.finditer(text):
+        tag = match.group(1).lower()
+        if (not tag or tag in language.fence) and match.group(2).strip():
+            return Program(match.group(2).strip(), query)
+    return Program("", error="no <code> block and no fenced code block in the response")

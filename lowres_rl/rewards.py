@@ -1,0 +1,208 @@
+"""The grader: completions + gold answers -> named reward components, and the TRL reward
+functions built on it.
+
+    grader = Grader(preset="default")
+    grades = grader.grade(completions, answers, languages="prolog", questions=questions)
+    trainer = GRPOTrainer(..., reward_funcs=grader.reward_functions(),
+                          args=GRPOConfig(reward_weights=grader.weights, ...))
+
+One grading per batch: the first reward function TRL calls parses and runs every program once
+(batched, in the languages' sandbox pools); the others read the same grading. Nothing here raises
+into the trainer: a failure becomes status `crashed`, the lowest scores, and a log line.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+from lowres_rl.answers import answers_match
+from lowres_rl.hardcoding import is_hardcoded
+from lowres_rl.languages import Execution, Limits, Program, Status, get_language
+from lowres_rl.presets import PRESETS, Preset
+from lowres_rl.response import Structure, analyse, is_strict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Graded:
+    """Everything known about one completion, the input of every reward component."""
+
+    text: str
+    gold: str
+    language: str
+    variant: str
+    structure: Structure
+    program: Program
+    execution: Execution
+    correct: bool = False
+    hardcoded: bool = False
+    strict: bool = False
+
+
+@dataclass
+class Grade:
+    """One completion's grade: the raw component scores, their weighted sum, and why."""
+
+    language: str
+    status: str
+    answer: str | None
+    gold: str
+    correct: bool
+    hardcoded: bool
+    strict_format: bool
+    scores: dict[str, float]
+    reward: float
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def completion_text(completion: Any) -> str:
+    """TRL passes plain strings, or a list of chat messages for conversational datasets."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list):
+        return "".join(str(m.get("content", "")) for m in completion if isinstance(m, dict))
+    return str(completion)
+
+
+class Grader:
+    """Grades batches of completions under a reward preset (see lowres_rl.presets)."""
+
+    def __init__(self, preset: str | Preset = "default", variant: str = "paper",
+                 limits: Limits | None = None, workers: int | None = None, language: str = "prolog",
+                 on_batch: Callable[[list[Grade], list[str], dict[str, Any]], None] | None = None) -> None:
+        self.preset = PRESETS[preset] if isinstance(preset, str) else preset
+        self.variant = variant
+        self.limits = limits or Limits()
+        self.workers = workers
+        self.language = language  # for batches without a `language` column
+        self.on_batch = on_batch
+        self._lock = threading.Lock()
+        self._cache: tuple[tuple, list[Grade]] | None = None
+        self.programs_run = 0  # how many programs this grader has executed (for tests and stats)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.preset.components]
+
+    @property
+    def weights(self) -> list[float]:
+        """Reward weights in the order of `reward_functions()` (GRPOConfig.reward_weights)."""
+        return [c.weight for c in self.preset.components]
+
+    # -- grading -----------------------------------------------------------------------------
+
+    def grade(self, completions: Sequence[Any], answers: Sequence[str], languages: str | Sequence[str],
+              questions: Sequence[str] | None = None) -> list[Grade]:
+        """Grade a batch; one Grade per completion, in order. Never raises for bad completions."""
+        texts = [completion_text(c) for c in completions]
+        langs = [languages] * len(texts) if isinstance(languages, str) else list(languages)
+        questions = list(questions) if questions is not None else [""] * len(texts)
+        if not len(texts) == len(answers) == len(langs) == len(questions):
+            raise ValueError(f"batch columns differ in length: {len(texts)} completions, {len(answers)} "
+                             f"answers, {len(langs)} languages, {len(questions)} questions")
+        items = [self._prepare(t, str(a), lang) for t, a, lang in zip(texts, answers, langs)]
+        self._execute(items)
+        return [self._score(item, q) for item, q in zip(items, questions)]
+
+    def _prepare(self, text: str, gold: str, language: str) -> Graded:
+        structure = analyse(text)
+        try:
+            program = get_language(language).parse(text)
+        except Exception as exc:  # an unknown language or a broken plugin: graded as a crash
+            log.error("cannot parse a %r completion: %s", language, exc)
+            program = Program("", error=f"language {language!r} unavailable: {exc}")
+        return Graded(text, gold, language, self.variant, structure, program,
+                      Execution(Status.NO_PROGRAM, error=program.error or ""))
+
+    def _execute(self, items: list[Graded]) -> None:
+        """Run every program once: one batched `run` per language, languages side by side."""
+        by_language: dict[str, list[Graded]] = {}
+        for item in items:
+            if not item.program.error and item.program.code.strip():
+                by_language.setdefault(item.language, []).append(item)
+        with ThreadPoolExecutor(max_workers=max(1, len(by_language))) as threads:
+            list(threads.map(self._run_language, by_language.items()))
+
+    def _run_language(self, entry: tuple[str, list[Graded]]) -> None:
+        language, group = entry
+        try:
+            executions = get_language(language).run([g.program for g in group], self.limits, self.workers)
+        except Exception as exc:  # noqa: BLE001 - the trainer must never see this
+            log.exception("running %d %s programs failed", len(group), language)
+            executions = [Execution(Status.CRASHED, error=f"grader failure: {exc}") for _ in group]
+        self.programs_run += len(group)
+        for item, execution in zip(group, executions):
+            item.execution = execution
+
+    def _score(self, item: Graded, question: str) -> Grade:
+        try:
+            execution = item.execution
+            ok = execution.status == Status.OK
+            item.correct = ok and answers_match(execution.answer, item.gold)
+            item.hardcoded = ok and is_hardcoded(execution.answer, item.program.code,
+                                                 item.program.query or "", question, item.language)
+            item.strict = is_strict(item.text, self.variant)
+            scores = {c.name: float(c.score(item)) for c in self.preset.components}
+        except Exception as exc:  # noqa: BLE001
+            log.exception("scoring a completion failed")
+            execution = Execution(Status.CRASHED, error=f"grader failure: {exc}")
+            scores = {c.name: c.floor for c in self.preset.components}
+        reward = sum(scores[c.name] * c.weight for c in self.preset.components)
+        return Grade(item.language, execution.status.value, execution.answer, item.gold, item.correct,
+                     item.hardcoded, item.strict, scores, reward, execution.error[:500],
+                     execution.warnings, execution.seconds)
+
+    # -- TRL ---------------------------------------------------------------------------------
+
+    def reward_functions(self) -> list[Callable[..., list[float]]]:
+        """One TRL reward function per component, named after it; they share one grading."""
+        return [self._reward_function(i, c.name) for i, c in enumerate(self.preset.components)]
+
+    def _reward_function(self, index: int, name: str) -> Callable[..., list[float]]:
+        def reward(prompts: Any = None, completions: Sequence[Any] = (), **kwargs: Any) -> list[float]:
+            grades = self._batch(index == 0, completions, kwargs)
+            return [g.scores[name] for g in grades]
+
+        reward.__name__ = reward.__qualname__ = name
+        return reward
+
+    def _batch(self, fresh: bool, completions: Sequence[Any], columns: dict[str, Any]) -> list[Grade]:
+        """The grading of this batch: made by the first reward function, reused by the rest."""
+        answers = [str(a) for a in columns.get("answer", [""] * len(completions))]
+        langs = columns.get("language") or [self.language] * len(completions)
+        key = (tuple(completion_text(c) for c in completions), tuple(answers), tuple(langs))
+        with self._lock:
+            if fresh or self._cache is None or self._cache[0] != key:
+                grades = self.grade(completions, answers, langs, columns.get("question"))
+                self._cache = (key, grades)
+                if self.on_batch is not None:
+                    try:
+                        self.on_batch(grades, list(key[0]), columns)
+                    except Exception:  # noqa: BLE001 - logging must not stop training
+                        log.exception("the on_batch hook failed")
+            return self._cache[1]
+
+
+def summary(grades: Sequence[Grade]) -> dict[str, Any]:
+    """Accuracy, format rate, hard-coding rate and counts by status for a list of grades."""
+    n = len(grades) or 1
+    statuses: dict[str, int] = {}
+    for g in grades:
+        statuses[g.status] = statuses.get(g.status, 0) + 1
+    return {
+        "n": len(grades),
+        "accuracy": sum(g.correct for g in grades) / n,
+        "format_rate": sum(g.strict_format for g in grades) / n,
+        "hardcoded_rate": sum(g.hardcoded for g in grades) / n,
+        "mean_reward": sum(g.reward for g in grades) / n,
+        "statuses": dict(sorted(statuses.items())),
+    }
