@@ -8,18 +8,10 @@ Two response formats (VARIANTS): "paper" (<reasoning>, <code>, <query>) and "ans
 then <answer> holding the whole program, evaluated with the language's default query). The format
 instructions are prompts/formats.md, one `## <variant>` section each with the placeholders
 `{language}` and `{default_query}`. A language's conventions and worked examples are its prompt
-file (Language.prompt_file(); prompts/<name>.md for the built-ins), laid out exactly as
-
-    # <Display name>
-    ## conventions
-    ## example            (one or more, each with the four parts below, in this order)
-    ### question
-    ### reasoning
-    ### code
-    ### query
-
-Lines inside ``` fences are never headings, and a part whose whole body is one fenced block is
-unwrapped, so code may be fenced for readability.
+file (Language.prompt_file(); prompts/<name>.md for the built-ins): a `# <Display name>` title,
+`## conventions`, then one or more `## example` sections, each holding `### question`,
+`### reasoning`, `### code` and `### query` in that order. Lines inside ``` fences are never
+headings, and a part whose whole body is one fenced block is unwrapped (code may be fenced).
 """
 from __future__ import annotations
 
@@ -27,6 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lowres_rl.languages import Language, get_language
 from lowres_rl.resources import resource
@@ -57,9 +50,8 @@ class PromptSpec:
     examples: tuple[Example, ...]
 
 
-@dataclass(frozen=True)
-class _Section:
-    """A heading (level is its number of '#', 0 for text before the first one) and its body."""
+class _Section(NamedTuple):
+    """A heading (level: its number of '#', 0 for the text before the first one) and its body."""
 
     level: int
     name: str
@@ -79,25 +71,21 @@ def _unfence(text: str) -> str:
 
 def _split(text: str) -> list[_Section]:
     """Cut Markdown at its headings (ignoring lines inside fences)."""
-    heads: list[tuple[int, str, int]] = [(0, "", 0)]
-    bodies: list[list[str]] = [[]]
+    cuts: list[tuple[int, str, int, list[str]]] = [(0, "", 0, [])]
     fenced = False
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith(_FENCE):
-            fenced = not fenced
+        fenced ^= line.lstrip().startswith(_FENCE)
         match = None if fenced else _HEADING.match(line)
         if match:
-            heads.append((len(match[1]), match[2], number))
-            bodies.append([])
+            cuts.append((len(match[1]), match[2], number, []))
         else:
-            bodies[-1].append(line)
-    return [_Section(level, name, _unfence("\n".join(body)), line)
-            for (level, name, line), body in zip(heads, bodies)]
+            cuts[-1][3].append(line)
+    return [_Section(level, name, _unfence("\n".join(body)), line) for level, name, line, body in cuts]
 
 
 def _fail(path: Path, section: _Section | None, problem: str) -> ValueError:
     """A ValueError naming the file (and line) and the problem."""
-    where = f"{path}:{section.line}" if section is not None and section.line else str(path)
+    where = f"{path}:{section.line}" if section else str(path)
     return ValueError(f"malformed prompt file {where}: {problem}")
 
 
@@ -140,10 +128,8 @@ def _parse(path: Path, sections: list[_Section]) -> PromptSpec:
 
 @functools.lru_cache(maxsize=None)
 def load_prompt(path: Path) -> PromptSpec:
-    """Parse a language prompt file (layout in the module docstring); cached per path.
-
-    Raises ValueError naming the file and the problem when the layout is wrong.
-    """
+    """Parse a language prompt file (layout in the module docstring); cached per path. Raises
+    ValueError naming the file and the problem when the layout is wrong."""
     path = Path(path)
     return _parse(path, _split(path.read_text(encoding="utf-8")))
 
@@ -203,7 +189,8 @@ def build_messages(question: str, language: Language | str, variant: str = "pape
     lang = _language(language)
     examples = load_prompt(lang.prompt_file()).examples
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= len(examples):
-        raise ValueError(f"invalid shots {shots!r} for {lang.name}; expected an integer from 0 to {len(examples)}")
+        raise ValueError(f"invalid shots {shots!r} for {lang.name}; "
+                         f"expected an integer from 0 to {len(examples)}")
     messages = [{"role": "system", "content": system_prompt(lang, variant)}]
     for example in examples[:shots]:
         messages.append({"role": "user", "content": example.question})

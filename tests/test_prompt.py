@@ -98,6 +98,21 @@ def test_rendered_responses(name: str) -> None:
         assert ex.query not in render_response(ex, "answer")
 
 
+@pytest.mark.parametrize("name", LANGUAGES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rendered_responses_parse_back(name: str, variant: str) -> None:
+    """The few-shot turns are strict responses of their variant and parse back to their program."""
+    from lowres_rl.response import is_strict
+
+    language = get_language(name)
+    for ex in spec(name).examples:
+        text = render_response(ex, variant)
+        assert is_strict(text, variant)
+        program = language.parse(text)
+        assert program.code.strip() == ex.code.strip()
+        assert language.normalize_query(program.query or language.default_query) == language.default_query
+
+
 @pytest.mark.parametrize("bad", ["", "Paper", "json"])
 def test_bad_variant(bad: str) -> None:
     for call in (lambda: build_messages(QUESTION, "prolog", variant=bad),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import math
+import shutil
 import numbers
 import threading
 from dataclasses import asdict, dataclass, field
@@ -122,6 +123,12 @@ class Language:
     fence: ClassVar[tuple[str, ...]]   # code-fence tags accepted, e.g. ("prolog", "pl")
     default_query: ClassVar[str]       # evaluated when the response gives no query
     extension: ClassVar[str] = ".txt"  # file suffix for programs on disk
+    requires: ClassVar[dict[str, str]] = {}  # programs needed on PATH -> how to install them
+
+    def missing(self) -> list[str]:
+        """A sentence for each required program not found on PATH (empty when all are there)."""
+        return [f"{self.name} needs `{program}` on PATH: {hint}"
+                for program, hint in self.requires.items() if shutil.which(program) is None]
 
     def __init__(self) -> None:
         self._pool: Any = None

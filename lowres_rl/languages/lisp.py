@@ -30,6 +30,7 @@ class Lisp(Language):
     fence = ("lisp", "common-lisp", "commonlisp", "cl", "sbcl")
     default_query = "(solve)"
     extension = ".lisp"
+    requires = {"sbcl": "install SBCL (Debian/Ubuntu: apt-get install sbcl)"}
 
     def interpreter(self, limits: Limits) -> Interpreter:
         return LispInterpreter(limits)

@@ -25,6 +25,7 @@ class Prolog(Language):
     fence = ("prolog", "pl", "swipl")
     default_query = "solve(X)"
     extension = ".pl"
+    requires = {"swipl": "install SWI-Prolog (Debian/Ubuntu: apt-get install swi-prolog-nox)"}
 
     def normalize_query(self, query: str) -> str:
         """`?- total(X).` → `total(X)`: the prompt's query block tolerates both decorations."""

@@ -1,0 +1,91 @@
+"""Checks that run before any model is loaded: bad input fails in seconds, with a message that
+says what is wrong and what would be right, instead of after minutes of GPU set-up."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any, Callable
+
+from lowres_rl.languages import PluginError, UnknownLanguageError, available_languages, get_language
+
+
+class SetupError(RuntimeError):
+    """The run cannot start; the message says why and how to fix it."""
+
+
+def languages(names: list[str]) -> None:
+    """Every language is registered, loads, and has its interpreter installed."""
+    if not names:
+        raise SetupError(f"--lang is empty; choose from: {', '.join(available_languages())}")
+    for name in names:
+        try:
+            language = get_language(name)
+        except (UnknownLanguageError, PluginError) as exc:
+            raise SetupError(str(exc)) from None
+        if language.missing():
+            raise SetupError("; ".join(language.missing()))
+
+
+def generation(grpo_args: Any, model_args: Any) -> None:
+    """Optional extras asked for are installed."""
+    if getattr(grpo_args, "use_vllm", False) and importlib.util.find_spec("vllm") is None:
+        raise SetupError("--use_vllm needs vLLM: pip install 'lowres-rl[vllm]' (and a GPU)")
+    quantised = getattr(model_args, "load_in_4bit", False) or getattr(model_args, "load_in_8bit", False)
+    if quantised and importlib.util.find_spec("bitsandbytes") is None:
+        raise SetupError("--load_in_4bit/--load_in_8bit need bitsandbytes: pip install 'lowres-rl[bitsandbytes]'")
+
+
+def _model_source(name: str) -> str:
+    """A local path must exist; anything else is a hub id."""
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise SetupError(f"model path {name!r} does not exist (give a local directory made with "
+                         f"save_pretrained, or a hub id such as Qwen/Qwen2.5-Coder-1.5B-Instruct)")
+    return name
+
+
+def _from_hub(loader: Callable[[], Any], name: str, what: str) -> Any:
+    try:
+        return loader()
+    except OSError as exc:
+        raise SetupError(
+            f"cannot load the {what} {name!r}: {exc}. If there is no network here, download it elsewhere "
+            f"(huggingface-cli download {name}) and pass the local directory with --model_name_or_path; "
+            f"`python -m lowres_rl.tiny DIR` builds a tiny offline model for smoke runs") from None
+
+
+def load_tokenizer(model_args: Any) -> Any:
+    from transformers import AutoTokenizer
+
+    source = _model_source(model_args.model_name_or_path)
+    tokenizer = _from_hub(lambda: AutoTokenizer.from_pretrained(source, revision=model_args.model_revision),
+                          source, "tokenizer of")
+    if tokenizer.chat_template is None:
+        raise SetupError(f"tokenizer of {source!r} has no chat template; use an -Instruct model")
+    return tokenizer
+
+
+def load_model(model_args: Any) -> Any:
+    from transformers import AutoModelForCausalLM
+    from trl import get_quantization_config
+
+    source = _model_source(model_args.model_name_or_path)
+    kwargs = {"revision": model_args.model_revision, "attn_implementation": model_args.attn_implementation}
+    if model_args.dtype not in (None, "auto"):
+        kwargs["dtype"] = model_args.dtype
+    quantization = get_quantization_config(model_args)
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+    return _from_hub(lambda: AutoModelForCausalLM.from_pretrained(source, **kwargs), source, "model")
+
+
+def dataset(loader: Callable[[], Any]) -> Any:
+    """Run a dataset step, turning its errors (DatasetError: bad source, column or row) into SetupError."""
+    from lowres_rl.data import DatasetError
+
+    try:
+        return loader()
+    except DatasetError as exc:
+        raise SetupError(str(exc)) from None

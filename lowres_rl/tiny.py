@@ -1,0 +1,95 @@
+"""A tiny Qwen2-architecture model and tokenizer, built offline, for tests and smoke runs.
+
+    python -m lowres_rl.tiny outputs/tiny            # then: --model_name_or_path outputs/tiny
+
+The tokenizer is a byte-level BPE trained in-process on synthetic word problems, their reference
+programs in every built-in language and the prompt files, with Qwen's chat tokens and a Qwen-style
+chat template. Both are saved with `save_pretrained`, so they load through the very same path as
+a real Qwen2.5-Coder model.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+def corpus(n_problems: int = 400) -> list[str]:
+    """Text to train the tokenizer on: synthetic problems, programs, tags and prompt files."""
+    from lowres_rl.languages import available_languages, get_language
+    from lowres_rl.synthetic import generate
+
+    texts = []
+    for problem in generate(n_problems, seed=1234):
+        texts.append(problem.question)
+        texts.extend(problem.solutions.values())
+    for name in available_languages():
+        try:
+            texts.append(get_language(name).prompt_file().read_text(encoding="utf-8"))
+        except Exception:  # noqa: BLE001 - a plugin without a prompt adds nothing
+            continue
+    texts.append("<reasoning>\n</reasoning>\n<code>\n</code>\n<query>\n</query>\n<answer>\n</answer>")
+    return texts
+
+
+def build_tokenizer(vocab_size: int = 1024):
+    """A PreTrainedTokenizerFast with a ByteLevel BPE trained on `corpus()`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus(), trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   chat_template=CHAT_TEMPLATE)
+
+
+def build_model(vocab_size: int, hidden_size: int = 32, layers: int = 2, seed: int = 0):
+    """A randomly initialised Qwen2ForCausalLM with tiny sizes."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    config = Qwen2Config(vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, tie_word_embeddings=True)
+    return Qwen2ForCausalLM(config)
+
+
+def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, vocab_size: int = 1024,
+               seed: int = 0) -> Path:
+    """Build and save a tiny model and tokenizer to `output_dir`; returns the path."""
+    output = Path(output_dir)
+    tokenizer = build_tokenizer(vocab_size)
+    model = build_model(len(tokenizer), hidden_size, layers, seed)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    tokenizer.save_pretrained(output)
+    model.save_pretrained(output)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lowres_rl.tiny", description=__doc__.split("\n")[0])
+    parser.add_argument("output_dir", help="directory to save the model and tokenizer in")
+    parser.add_argument("--hidden-size", type=int, default=32, help="hidden size (default %(default)s)")
+    parser.add_argument("--layers", type=int, default=2, help="transformer layers (default %(default)s)")
+    parser.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default %(default)s)")
+    args = parser.parse_args(argv)
+    path = build_tiny(args.output_dir, args.hidden_size, args.layers, args.vocab_size, args.seed)
+    print(f"tiny model and tokenizer saved to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""GRPO training: `python -m lowres_rl.train --lang prolog`.
+
+    python -m lowres_rl.train --lang prolog                                   # paper setting, 1.5B
+    python -m lowres_rl.train --config examples/recipes/paper-1.5b.yaml
+    python -m lowres_rl.train --lang prolog,lisp,hy --model_name_or_path outputs/tiny \\
+        --dataset ../shared/data/gsm8k/train.jsonl --max_steps 3 --output_dir outputs/smoke
+    accelerate launch --config_file examples/accelerate/multi_gpu.yaml -m lowres_rl.train ...
+
+Every GRPOConfig field (TRL) and ModelConfig field (model, LoRA, quantisation) is a flag, next to
+ours (TrainScriptArguments); `--config recipe.yaml` sets any of them from YAML. Bad input is
+refused before a model is loaded. The output directory gets checkpoints, the final LoRA adapter,
+`lowres_config.yaml` (every setting of the run) and `completions.jsonl` (every completion, graded).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lowres_rl import checks
+from lowres_rl.languages import Limits
+
+log = logging.getLogger("lowres_rl.train")
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
+# The paper's GRPO setting. warmup_steps below 1 is a ratio of max_steps (transformers 5 folded
+# warmup_ratio into it). The paper's "batch 1" was Unsloth's: one prompt, 8 completions per device.
+GRPO_DEFAULTS = dict(
+    output_dir="outputs/grpo", learning_rate=5e-6, adam_beta1=0.9, adam_beta2=0.99, weight_decay=0.1,
+    warmup_steps=0.1, lr_scheduler_type="cosine", max_grad_norm=0.1, per_device_train_batch_size=8,
+    gradient_accumulation_steps=4, num_generations=8, max_completion_length=1024, max_steps=1000,
+    save_steps=100, logging_steps=1, report_to="none",
+)
+MODEL_DEFAULTS = dict(model_name_or_path=DEFAULT_MODEL, use_peft=True, lora_r=8, lora_alpha=16,
+                      lora_dropout=0.05, lora_target_modules=["all-linear"])
+
+
+@dataclass
+class TrainScriptArguments:
+    """lowres-rl's own training settings (the rest are TRL's GRPOConfig and ModelConfig)."""
+
+    lang: str = field(default="prolog", metadata={"help": "Language(s) to train on, comma-separated "
+                      "(e.g. 'prolog' or 'prolog,lisp,hy'); each question is asked once per language."})
+    dataset: str = field(default="openai/gsm8k", metadata={"help": "Hub dataset id, or a local "
+                         ".jsonl/.parquet/.csv file or directory holding <split>*.jsonl files."})
+    dataset_config: str | None = field(default="main", metadata={"help": "Hub dataset config name."})
+    dataset_split: str = field(default="train", metadata={"help": "Dataset split (or file prefix)."})
+    question_column: str = field(default="question", metadata={"help": "Column holding the question."})
+    answer_column: str = field(default="answer", metadata={"help": "Column holding the gold answer "
+                               "('... #### 18' or a bare number)."})
+    limit: int | None = field(default=None, metadata={"help": "Use only the first N rows."})
+    variant: str = field(default="paper", metadata={"help": "Prompt/response format: 'paper' "
+                         "(<reasoning><code><query>) or 'answer' (<reasoning><answer>, solve entry)."})
+    shots: int = field(default=0, metadata={"help": "Worked examples in the prompt: 0 to 5."})
+    max_prompt_length: int | None = field(default=256, metadata={"help": "Drop rows whose prompt is "
+                                          "longer than this many tokens (the paper used 256); none: keep all."})
+    reward_preset: str = field(default="default", metadata={"help": "Reward components and weights: "
+                               "'default' (ours) or 'paper'. GRPOConfig's --reward_weights overrides the weights."})
+    timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
+    memory_mb: int = field(default=Limits.memory_mb, metadata={"help": "Interpreter heap per program, MB."})
+    workers: int | None = field(default=None, metadata={"help": "Sandbox workers per language "
+                                "(default: one per CPU core)."})
+
+    def __post_init__(self) -> None:
+        from lowres_rl.presets import PRESETS
+        from lowres_rl.prompt import VARIANTS
+
+        if self.variant not in VARIANTS:
+            raise ValueError(f"--variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.reward_preset not in PRESETS:
+            raise ValueError(f"--reward_preset must be one of {sorted(PRESETS)}, got {self.reward_preset!r}")
+        if not 0 <= self.shots <= 5:
+            raise ValueError(f"--shots must be between 0 and 5, got {self.shots}")
+        if self.timeout <= 0 or self.memory_mb <= 0:
+            raise ValueError(f"--timeout and --memory_mb must be positive, got {self.timeout}, {self.memory_mb}")
+
+    @property
+    def languages(self) -> list[str]:
+        return [name.strip() for name in self.lang.split(",") if name.strip()]
+
+
+def make_parser():
+    """TRL's parser over (ours, GRPOConfig, ModelConfig), with the paper's defaults."""
+    from trl import GRPOConfig, ModelConfig, TrlParser
+
+    parser = TrlParser((TrainScriptArguments, GRPOConfig, ModelConfig), prog="python -m lowres_rl.train",
+                       description=__doc__.split("\n")[0])
+    parser.set_defaults(**GRPO_DEFAULTS, **MODEL_DEFAULTS, bf16=_bf16_available())
+    return parser
+
+
+def _bf16_available() -> bool:
+    """TRL defaults to bf16, which a CPU-only machine refuses: default to it only where it works."""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    script_args, grpo_args, model_args = make_parser().parse_args_and_config(argv)
+    try:
+        train(script_args, grpo_args, model_args)
+    except checks.SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
+    """Check everything, then train; returns the output directory."""
+    from peft import LoraConfig
+    from trl import GRPOTrainer
+
+    from lowres_rl.completions import CompletionLog
+    from lowres_rl.data import build_dataset, load_rows
+    from lowres_rl.rewards import Grader
+
+    checks.languages(script_args.languages)
+    checks.generation(grpo_args, model_args)
+    tokenizer = checks.load_tokenizer(model_args)
+    rows = checks.dataset(lambda: load_rows(script_args.dataset, script_args.dataset_config,
+                                            script_args.dataset_split))
+    if script_args.limit:
+        rows = rows.select(range(min(script_args.limit, len(rows))))
+    dataset = checks.dataset(lambda: build_dataset(rows, script_args.languages, script_args.variant,
+                                                   script_args.shots, script_args.question_column,
+                                                   script_args.answer_column))
+    dataset = _fit_prompts(dataset, tokenizer, script_args.max_prompt_length)
+    output = Path(grpo_args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    completion_log = CompletionLog(output)
+    grader = Grader(script_args.reward_preset, variant=script_args.variant,
+                    limits=Limits(timeout=script_args.timeout, memory_mb=script_args.memory_mb),
+                    workers=script_args.workers, language=script_args.languages[0],
+                    on_batch=completion_log.record)
+    if grpo_args.reward_weights is None:
+        grpo_args.reward_weights = grader.weights
+    _save_settings(output, script_args, grpo_args, model_args)
+    model = checks.load_model(model_args)
+    peft_config = LoraConfig(r=model_args.lora_r, lora_alpha=model_args.lora_alpha,
+                             lora_dropout=model_args.lora_dropout, task_type="CAUSAL_LM",
+                             target_modules=_targets(model_args.lora_target_modules)) if model_args.use_peft else None
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=grader.reward_functions(),
+                          args=grpo_args, train_dataset=dataset, peft_config=peft_config)
+    trainer.train(resume_from_checkpoint=_resume(grpo_args.resume_from_checkpoint))
+    trainer.save_model(str(output))
+    completion_log.close()
+    log.info("done: adapter, config and completions.jsonl in %s", output)
+    return output
+
+
+def _targets(modules: list[str] | None) -> str | list[str]:
+    """peft wants the string 'all-linear', not a one-element list of it."""
+    if not modules or modules == ["all-linear"]:
+        return "all-linear"
+    return modules
+
+
+def _resume(value: str | None) -> str | bool | None:
+    """`--resume_from_checkpoint true` resumes from the newest checkpoint in output_dir."""
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    return True if str(value).lower() in ("true", "last", "latest") else value
+
+
+def _fit_prompts(dataset, tokenizer, max_tokens: int | None):
+    """Drop rows whose rendered prompt is longer than `max_tokens` (the paper's prompt cap)."""
+    if not max_tokens:
+        return dataset
+    lengths = [len(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True))
+               for p in dataset["prompt"]]
+    keep = [i for i, n in enumerate(lengths) if n <= max_tokens]
+    if len(keep) < len(lengths):
+        log.warning("dropped %d of %d prompts longer than %d tokens (--max_prompt_length)",
+                    len(lengths) - len(keep), len(lengths), max_tokens)
+    if not keep:
+        raise checks.SetupError(f"every prompt is longer than --max_prompt_length {max_tokens} tokens "
+                                f"(shortest: {min(lengths)}); raise it or use fewer --shots")
+    return dataset.select(keep)
+
+
+def _save_settings(output: Path, script_args, grpo_args, model_args) -> None:
+    """Every setting of this run, as YAML that `--config` can read back."""
+    import yaml
+
+    settings = {**asdict(script_args), **grpo_args.to_dict(), **asdict(model_args)}
+    plain = {k: v for k, v in settings.items() if isinstance(v, (str, int, float, bool, list, type(None)))}
+    (output / "lowres_config.yaml").write_text(yaml.safe_dump(plain, sort_keys=True), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
