@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lowres_rl.languages import Language, get_language
 from lowres_rl.resources import resource
@@ -197,3 +197,9 @@ def build_messages(question: str, language: Language | str, variant: str = "pape
         messages.append({"role": "assistant", "content": render_response(example, variant)})
     messages.append({"role": "user", "content": question})
     return messages
+
+
+def prompt_token_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """Token ids of `messages` rendered with the chat template, ready for the assistant's turn."""
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -169,8 +169,9 @@ def _fit_prompts(dataset, tokenizer, max_tokens: int | None):
     """Drop rows whose rendered prompt is longer than `max_tokens` (the paper's prompt cap)."""
     if not max_tokens:
         return dataset
-    lengths = [len(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True))
-               for p in dataset["prompt"]]
+    from lowres_rl.prompt import prompt_token_ids
+
+    lengths = [len(prompt_token_ids(tokenizer, p)) for p in dataset["prompt"]]
     keep = [i for i, n in enumerate(lengths) if n <= max_tokens]
     if len(keep) < len(lengths):
         log.warning("dropped %d of %d prompts longer than %d tokens (--max_prompt_length)",

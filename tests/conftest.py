@@ -1,0 +1,40 @@
+"""Shared test helpers: the GSM8K test split (gold answers for the reference programs)."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import pytest
+
+# The repository is checked out with `shared/` beside it (/work/main and /work/shared locally, the
+# same layout in CI), so the data is found relative to this file rather than through a fixed path.
+GSM8K_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test.jsonl"
+
+
+@functools.cache
+def gsm8k_test_rows() -> tuple[dict, ...]:
+    """Every row of the GSM8K test split, in file order (row N is problem number N, zero-based)."""
+    if not GSM8K_TEST.is_file():
+        raise FileNotFoundError(f"GSM8K test split not found at {GSM8K_TEST} "
+                                "(expected shared/ checked out beside the repository)")
+    with GSM8K_TEST.open(encoding="utf-8") as f:
+        return tuple(json.loads(line) for line in f if line.strip())
+
+
+def gsm8k_gold_answer(index: int) -> float:
+    """The gold answer of test problem `index`: the text after '#### ', commas removed."""
+    answer = gsm8k_test_rows()[index]["answer"]
+    return float(answer.split("####")[-1].strip().replace(",", ""))
+
+
+@pytest.fixture(scope="session")
+def gsm8k_test() -> tuple[dict, ...]:
+    """The GSM8K test rows (see gsm8k_test_rows)."""
+    return gsm8k_test_rows()
+
+
+@pytest.fixture(scope="session")
+def gsm8k_gold():
+    """`gsm8k_gold(index)`: the gold answer of test problem `index` as a float."""
+    return gsm8k_gold_answer
