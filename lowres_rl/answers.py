@@ -9,12 +9,11 @@ are tolerated; anything non-numeric never matches.
 """
 from __future__ import annotations
 
-import math
 import re
 from fractions import Fraction
 
-REL_TOL = 1e-6
-ABS_TOL = 1e-6
+REL_TOL = Fraction(1, 10**6)
+ABS_TOL = Fraction(1, 10**6)
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _RATIO = re.compile(r"^([-+]?\d+)\s*(?:/|r)\s*(\d+)$")  # 7/2 (Lisp ratio) or 7r2 (Prolog rational)
 
@@ -30,7 +29,7 @@ def gold_answer(text: str) -> str:
     return format_number(number)
 
 
-def parse_number(text: str | None) -> Fraction | float | None:
+def parse_number(text: str | None) -> Fraction | None:
     """Read a number written the way programs and datasets write them; None if it is not one."""
     if text is None:
         return None
@@ -42,19 +41,15 @@ def parse_number(text: str | None) -> Fraction | float | None:
         return Fraction(int(ratio.group(1)), denominator) if denominator else None
     if not _NUMBER.match(cleaned):
         return None
-    try:
-        return Fraction(cleaned)
-    except (ValueError, ZeroDivisionError):
-        value = float(cleaned)
-        return value if math.isfinite(value) else None
+    return Fraction(cleaned)
 
 
 def format_number(number: Fraction | float) -> str:
-    """`Fraction(18)` -> "18", `Fraction(7, 2)` -> "3.5"."""
-    if isinstance(number, Fraction) and number.denominator == 1:
+    """`Fraction(18)` -> "18", `Fraction(7, 2)` -> "3.5", `2.0` -> "2"."""
+    number = Fraction(number)
+    if number.denominator == 1:
         return str(number.numerator)
-    value = float(number)
-    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return repr(float(number))
 
 
 def answers_match(executed: str | None, gold: str) -> bool:
@@ -62,6 +57,11 @@ def answers_match(executed: str | None, gold: str) -> bool:
     got, want = parse_number(executed), parse_number(gold)
     if got is None or want is None:
         return False
-    if isinstance(got, Fraction) and isinstance(want, Fraction) and got.denominator == want.denominator == 1:
-        return got == want
-    return math.isclose(float(got), float(want), rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    return numbers_equal(got, want)
+
+
+def numbers_equal(a: Fraction, b: Fraction) -> bool:
+    """Integers exactly, anything else within the tolerances; exact arithmetic (no float overflow)."""
+    if a.denominator == b.denominator == 1:
+        return a == b
+    return abs(a - b) <= max(ABS_TOL, REL_TOL * max(abs(a), abs(b)))

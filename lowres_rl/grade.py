@@ -5,7 +5,8 @@
 
 Each input line is `{"completion": "...", "answer": "18"}`; optional `"lang"` overrides --lang
 and `"question"` enables the hard-coding check. Each output line adds every reward component,
-the total `reward`, `status`, executed `answer` (as `executed`), `correct` and `hardcoded`. A
+the total `reward`, `status`, executed `answer` (as `executed`), `correct`, `hardcoded` and
+`strict` (the whole response is exactly the format). A
 malformed line is reported with its line number and graded as zero. The summary goes to stderr.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any, Iterator, TextIO
+from typing import Any, BinaryIO, Iterator, TextIO
 
 from lowres_rl.answers import gold_answer
 from lowres_rl.languages import Limits, available_languages
@@ -40,23 +41,23 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_lines(stream: TextIO, default_lang: str) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+def read_lines(stream: BinaryIO, default_lang: str) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
     """(line number, record or None, problem) for every non-blank line."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
+    for number, raw in enumerate(stream, 1):
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(raw.decode("utf-8"))
             if not isinstance(record, dict) or not isinstance(record.get("completion"), str):
                 raise ValueError("expected an object with a string 'completion'")
             record["answer"] = gold_answer(str(record.get("answer", "")))
             record.setdefault("lang", default_lang)
             yield number, record, ""
-        except ValueError as exc:
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             yield number, None, str(exc)
 
 
-def grade_stream(grader: Grader, source: TextIO, sink: TextIO, default_lang: str) -> list[Grade]:
+def grade_stream(grader: Grader, source: BinaryIO, sink: TextIO, default_lang: str) -> list[Grade]:
     """Grade `source` in batches, writing one line per input line; returns the valid grades."""
     graded: list[Grade] = []
     batch: list[tuple[int, dict[str, Any] | None, str]] = []
@@ -83,7 +84,7 @@ def _flush(grader: Grader, batch: list, sink: TextIO) -> list[Grade]:
             out.append(grade)
             row = {**record, **grade.scores, "reward": grade.reward, "status": grade.status,
                    "executed": grade.answer, "correct": grade.correct, "hardcoded": grade.hardcoded,
-                   "strict_format": grade.strict_format, "error": grade.error}
+                   "strict": grade.strict_format, "error": grade.error}
         sink.write(json.dumps(row, ensure_ascii=False) + "\n")
     batch.clear()
     return out
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     grader = Grader(args.reward_preset, variant=args.variant, limits=Limits(timeout=args.timeout),
                     workers=args.workers, language=args.lang)
-    source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     with source, sink:
         grades = grade_stream(grader, source, sink, args.lang)

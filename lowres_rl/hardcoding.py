@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from lowres_rl.answers import parse_number
+from lowres_rl.answers import numbers_equal, parse_number
 
 _COMMENTS = {
     "prolog": (re.compile(r"/\*[\s\S]*?\*/"), re.compile(r"%[^\n]*")),
@@ -29,7 +29,7 @@ _WORDS.update(thirty=30, forty=40, fifty=50, sixty=60, seventy=70, eighty=80, ni
               twice=2, double=2, triple=3, quarter=Fraction(1, 4))
 
 
-def code_literals(code: str, language: str) -> set[Fraction | float]:
+def code_literals(code: str, language: str) -> set[Fraction]:
     """Numeric literals written in `code`, comments removed (unknown languages: `;`, `%`, `#`)."""
     for pattern in _COMMENTS.get(language, (re.compile(r"(?:;|%|#)[^\n]*"),)):
         code = pattern.sub(" ", code)
@@ -37,7 +37,7 @@ def code_literals(code: str, language: str) -> set[Fraction | float]:
     return {n for n in numbers if n is not None}
 
 
-def question_numbers(question: str) -> set[Fraction | float]:
+def question_numbers(question: str) -> set[Fraction]:
     """Numbers a question states, in digits (`1,200`, `3.5`) or words (`three`, `dozen`)."""
     found = {parse_number(m.group(0).rstrip(",")) for m in _QUESTION_NUMBER.finditer(question)}
     words = re.findall(r"[a-z]+", question.lower())
@@ -50,10 +50,7 @@ def is_hardcoded(answer: str | None, code: str, query: str, question: str, langu
     value = parse_number(answer)
     if value is None:
         return False
-    if any(_same(value, n) for n in question_numbers(question)):
+    if any(numbers_equal(abs(value), n) for n in question_numbers(question)):
         return False
-    return any(_same(value, n) for n in code_literals(f"{code}\n{query}", language))
-
-
-def _same(a: Fraction | float, b: Fraction | float) -> bool:
-    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+    # literals are read without their sign (`X = -12` holds 12): compare magnitudes
+    return any(numbers_equal(abs(value), n) for n in code_literals(f"{code}\n{query}", language))

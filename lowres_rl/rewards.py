@@ -86,6 +86,7 @@ class Grader:
         self.language = language  # for batches without a `language` column
         self.on_batch = on_batch
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._cache: tuple[tuple, list[Grade]] | None = None
         self.programs_run = 0  # how many programs this grader has executed (for tests and stats)
 
@@ -119,7 +120,9 @@ class Grader:
             program = get_language(language).parse(text)
         except Exception as exc:  # an unknown language or a broken plugin: graded as a crash
             log.error("cannot parse a %r completion: %s", language, exc)
-            program = Program("", error=f"language {language!r} unavailable: {exc}")
+            note = f"language {language!r} unavailable: {exc}"
+            return Graded(text, gold, language, self.variant, structure, Program("", error=note),
+                          Execution(Status.CRASHED, error=note))
         return Graded(text, gold, language, self.variant, structure, program,
                       Execution(Status.NO_PROGRAM, error=program.error or ""))
 
@@ -134,12 +137,13 @@ class Grader:
 
     def _run_language(self, entry: tuple[str, list[Graded]]) -> None:
         language, group = entry
+        with self._count_lock:
+            self.programs_run += len(group)
         try:
             executions = get_language(language).run([g.program for g in group], self.limits, self.workers)
         except Exception as exc:  # noqa: BLE001 - the trainer must never see this
             log.exception("running %d %s programs failed", len(group), language)
             executions = [Execution(Status.CRASHED, error=f"grader failure: {exc}") for _ in group]
-        self.programs_run += len(group)
         for item, execution in zip(group, executions):
             item.execution = execution
 
@@ -148,8 +152,8 @@ class Grader:
             execution = item.execution
             ok = execution.status == Status.OK
             item.correct = ok and answers_match(execution.answer, item.gold)
-            item.hardcoded = ok and is_hardcoded(execution.answer, item.program.code,
-                                                 item.program.query or "", question, item.language)
+            item.hardcoded = ok and bool(question) and is_hardcoded(
+                execution.answer, item.program.code, item.program.query or "", question, item.language)
             item.strict = is_strict(item.text, self.variant)
             scores = {c.name: float(c.score(item)) for c in self.preset.components}
         except Exception as exc:  # noqa: BLE001

@@ -88,14 +88,15 @@ class Pool:
         limits = limits or self.limits
         results: list[Execution | None] = [None] * len(jobs)
         pending = deque(range(len(jobs)))
+        self._reap_idle()
         while pending or any(w.job is not None for w in self._workers):
             self._top_up(len(pending))
             if self._start_failures >= MAX_START_FAILURES:
                 self._fail_pending(pending, results)
                 continue
-            for worker in self._workers:
+            for worker in list(self._workers):
                 if worker.ready and worker.job is None and pending:
-                    self._dispatch(worker, pending.popleft(), jobs, limits)
+                    self._dispatch(worker, pending, jobs, limits)
             self._wait(results, limits)
         return results  # type: ignore[return-value]
 
@@ -105,16 +106,25 @@ class Pool:
         while len(self._workers) < min(self.size, busy + backlog) and self._start_failures < MAX_START_FAILURES:
             self._spawn()
 
-    def _dispatch(self, worker: _Worker, index: int, jobs: Sequence[tuple[str, str]], limits: Limits) -> None:
+    def _reap_idle(self) -> None:
+        """Retire workers that died while idle, so no program is handed to a dead one."""
+        for worker in list(self._workers):
+            if worker.job is None and worker.proc.poll() is not None:
+                self._retire(worker)
+
+    def _dispatch(self, worker: _Worker, pending: deque, jobs: Sequence[tuple[str, str]], limits: Limits) -> None:
+        index = pending.popleft()
         code, query = jobs[index]
         message = {"code": code, "query": query, "limits": asdict(limits)}
-        worker.job, worker.dispatched = index, time.monotonic()
-        worker.deadline = worker.dispatched + limits.timeout + GRACE
         try:
             worker.proc.stdin.write(encode(message))  # type: ignore[union-attr]
             worker.proc.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            pass  # the worker died; its EOF arrives through the selector and yields `crashed`
+        except OSError:  # it died before taking the job: the job goes back, untouched
+            pending.appendleft(index)
+            self._retire(worker)
+            return
+        worker.job, worker.dispatched = index, time.monotonic()
+        worker.deadline = worker.dispatched + limits.timeout + GRACE
 
     def _wait(self, results: list[Execution | None], limits: Limits) -> None:
         """Wait for replies or the nearest deadline, then settle what happened."""
@@ -144,7 +154,8 @@ class Pool:
             if not worker.ready:
                 self._start_failed(worker, "exited during start-up")
                 return
-            self._finish(worker, results, Execution(Status.CRASHED, error=self._death_note(worker)))
+            if worker.job is not None:
+                self._finish(worker, results, Execution(Status.CRASHED, error=self._death_note(worker)))
             self._retire(worker)
             return
         for message in messages:

@@ -94,17 +94,11 @@ def test_paper_completions_through_the_cli(tmp_path: Path):
         assert {"xmlcount", "strict_format", "soft_format", "correctness", "reward", "status"} <= set(row)
         assert "format" not in row and row["question"] == record["question"]
         assert row["soft_format"] in (0.0, 0.5) and row["correctness"] in (-1.0, -0.5, 0.0, 1.0)
-        # (the strict_format column is overwritten by a boolean: see the xfail test below)
         assert row["reward"] - (row["xmlcount"] + row["soft_format"] + row["correctness"]) in (
             pytest.approx(0.0), pytest.approx(0.5))
     assert summary_of(result.stderr)["n"] == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/grade.py _flush writes `**grade.scores` and then `\"strict_format\": grade.strict_format`: "
-    "under --reward-preset paper the boolean (the grammar's is_strict) overwrites the paper's strict_format "
-    "component (0.5 or 0.0), so the columns no longer add up to `reward`. Fix: name the boolean differently "
-    "(e.g. `strict`) or write the scores last"))
 def test_paper_columns_add_up_to_the_reward():
     # strict for the grammar (whitespace around blocks) but not for the paper's regex (no final newline)
     text = response("solve(X) :- X is 6 * 7.", "solve(X).").rstrip("\n")
@@ -163,10 +157,6 @@ def test_unknown_preset_is_refused():
     assert "nonsense" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/grade.py read_lines: lines are decoded by the file iterator outside the per-line try, so "
-    "one line of invalid UTF-8 raises UnicodeDecodeError and aborts the whole run (traceback, no output) "
-    "instead of being reported by number and graded as zero"))
 def test_undecodable_line_is_reported_not_fatal(tmp_path: Path):
     good = json.dumps(WRITTEN[0][0]).encode()
     source = tmp_path / "bytes.jsonl"
@@ -177,11 +167,6 @@ def test_undecodable_line_is_reported_not_fatal(tmp_path: Path):
     assert "line 2: " in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/grade.py (module docstring: '\"question\" enables the hard-coding check') passes '' for a "
-    "line without a question, and Grader._score runs is_hardcoded against no question numbers: an honest "
-    "program whose answer the question states (apples(5) for 'Tom has 5 apples') is flagged and loses "
-    "correctness. Fix: skip the check when the question is empty (rewards.py _score)"))
 def test_without_a_question_nothing_is_flagged(tmp_path: Path):
     honest = {"completion": response("apples(5).\nsolve(X) :- apples(X).", "solve(X)."), "answer": "5"}
     result = run_grade("--input", "-", stdin=json.dumps(honest) + "\n")

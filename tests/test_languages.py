@@ -228,18 +228,7 @@ POISONS = {
     "hy": ("(import builtins) (setv builtins.helper (fn [] 42)) (defn solve [] 1)", CALLS_HELPER["hy"],
            Status.RUNTIME_ERROR, None),
 }
-LEAK_BUG = {
-    "prolog": "BUG: a program's assertz(user:helper(42)) survives into the next program, which then "
-              "finds helper/1 through the `user` module (harness.pl: temporary modules inherit from user)",
-    "lisp": "BUG: a program's top-level (setf *read-base* 16) survives; the harness then reads the next "
-            "request header in base 16, waits for too many characters and the next program times out",
-    "hy": "BUG: a program's (setv builtins.helper ...) survives into the next program (hy.py: only the "
-          "module namespace is fresh; builtins and other imported modules are shared by the worker)",
-}
-
-
-@pytest.mark.parametrize("lang", [pytest.param(lang, marks=pytest.mark.xfail(reason=LEAK_BUG[lang], strict=True))
-                                  for lang in LANGUAGES])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_global_state_does_not_leak_into_the_next_program(lang: str) -> None:
     poison, victim, status, answer = POISONS[lang]
     try:
@@ -254,10 +243,6 @@ def test_global_state_does_not_leak_into_the_next_program(lang: str) -> None:
 
 # -- Lisp: SBCL death --------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/languages/lisp.py LispInterpreter: after a program exhausts the SBCL heap (status "
-    "memory, handled), SBCL is kept although the garbage is not reclaimed; the next program that "
-    "allocates kills SBCL ('Heap exhausted, game over') and fails although it is innocent"))
 def test_lisp_program_after_heap_exhaustion_works() -> None:
     allocating = "(defun solve () (length (make-list 100000)))"
     bomb, victim = run("lisp", [HOSTILE["lisp"]["memory"], allocating], workers=1)
@@ -265,10 +250,6 @@ def test_lisp_program_after_heap_exhaustion_works() -> None:
     assert (victim.status, victim.answer) == (Status.OK, "100000"), victim
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/languages/lisp.py LispInterpreter._failure: when SBCL exits, the reply reader sees "
-    "EOF but poll() often still reports the process alive, so a crash ~40 ms in is reported as "
-    "'timeout' ('killed after the 1s limit') instead of 'crashed'"))
 def test_lisp_sbcl_exit_is_not_reported_as_a_timeout() -> None:
     results = run("lisp", [HOSTILE["lisp"]["hard_exit"]] * 8)
     early = [r for r in results if r.status is Status.TIMEOUT and r.seconds < FAST.timeout]

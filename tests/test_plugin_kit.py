@@ -115,9 +115,6 @@ def test_broken_plugin_is_reported_with_its_cause_and_the_builtins_still_work(br
         assert (result.status, result.answer) == (Status.OK, "42"), (lang, result)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/languages/__init__.py get_language: the PluginError names the entry point's "
-    "`module:Class` but not the plugin's registered name ('brokenlang'); DESIGN.md asks for the name"))
 def test_broken_plugin_error_names_the_registered_plugin(broken_plugins: Path) -> None:
     with pytest.raises(PluginError, match="brokenlang"):
         get_language("brokenlang")

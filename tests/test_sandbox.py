@@ -186,10 +186,6 @@ def ready_hy_pool(make_pool) -> Pool:
     return pool
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG lowres_rl/sandbox.py Pool._on_readable: a worker that dies while idle during a batch "
-    "(its job done, another worker still busy) is settled with _finish() although worker.job is "
-    "None, so `results[None] = ...` raises TypeError out of Pool.run and the batch is lost"))
 def test_worker_dying_idle_during_a_batch(make_pool) -> None:
     pool = ready_hy_pool(make_pool)
     idle = pool.pids()[0]  # gets the quick job (dispatch follows worker order), then idles
@@ -203,10 +199,6 @@ def test_worker_dying_idle_during_a_batch(make_pool) -> None:
     assert (slow.status, slow.answer) == (Status.OK, "42")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG lowres_rl/sandbox.py Pool.run/_dispatch: a worker that died between batches is still "
-    "marked ready; the next batch hands it a job, the write fails silently and that innocent "
-    "program comes back `crashed` instead of running on a live worker"))
 def test_worker_dying_between_batches_costs_no_program(make_pool) -> None:
     pool = ready_hy_pool(make_pool)
     os.kill(pool.pids()[0], signal.SIGKILL)

@@ -3,7 +3,11 @@
 ;;;; Request on stdin:  a header line `(NONCE SECONDS MAX-OUTPUT CODE-LENGTH QUERY-LENGTH)`, then
 ;;;; exactly CODE-LENGTH characters of code and QUERY-LENGTH characters of query.
 ;;;; Reply on stdout:   a line `NONCE STATUS`, then four escaped lines: answer, output, error,
-;;;; warnings (joined by a newline before escaping). Escaping: \ -> \\, newline -> \n, CR -> \r.
+;;;; warnings (joined by the ASCII unit separator, code 31, before escaping). Escaping: \ -> \\,
+;;;; newline -> \n, CR -> \r.
+;;;;
+;;;; A program runs inside WITH-STANDARD-IO-SYNTAX, so a SETF of a reader or printer variable
+;;;; (*read-base*, *print-base*, ...) changes only that program's binding, never the harness's.
 ;;;;
 ;;;; Each program is read (with *read-eval* off) and evaluated in a fresh package that uses only
 ;;;; COMMON-LISP, then the package is deleted, so no definition leaks into the next program. Symbols
@@ -99,6 +103,7 @@
                (when (/= (length query-forms) 1)
                  (return-from run-program
                    (values "syntax_error" "" "the query must be exactly one expression")))
+               (with-standard-io-syntax
                (let ((*package* package) (*read-eval* nil)
                      (*standard-output* output) (*error-output* output) (*trace-output* output)
                      (*standard-input* (make-string-input-stream "")))
@@ -108,7 +113,7 @@
                    (sb-ext:with-timeout seconds
                      (dolist (form forms) (eval form))
                      (let ((value (eval (first query-forms))))
-                       (values "ok" (answer-text value) ""))))))
+                       (values "ok" (answer-text value) "")))))))
            (sb-ext:timeout () (values "timeout" "" "time limit exceeded"))
            (storage-condition (c) (values "memory" "" (describe-condition c)))
            (sb-sys:interactive-interrupt () (values "runtime_error" "" "interrupted"))
@@ -117,8 +122,10 @@
 
 (defun serve ()
   (loop
-    (let ((header (let ((line (read-line *standard-input* nil nil)) (*read-eval* nil))
-                    (if line (read-from-string line) (sb-ext:exit :code 0 :abort t)))))
+    (let ((header (let ((line (read-line *standard-input* nil nil)))
+                    (if line
+                        (with-standard-io-syntax (let ((*read-eval* nil)) (read-from-string line)))
+                        (sb-ext:exit :code 0 :abort t)))))
       (destructuring-bind (nonce seconds max-output code-length query-length) header
         (let ((code (make-string code-length))
               (query (make-string query-length))
@@ -130,7 +137,8 @@
               (run-program code query seconds output warnings)
             (format *real-output* "~a ~a~%~a~%~a~%~a~%~a~%" nonce status (escape answer)
                     (escape (get-output-stream-string (buffer output))) (escape error)
-                    (escape (format nil "~{~a~^~%~}" (reverse (car warnings)))))
+                    (escape (format nil (format nil "~~{~~a~~^~c~~}" (code-char 31))
+                                    (reverse (car warnings)))))
             (finish-output *real-output*)))))))
 
 (serve)

@@ -48,8 +48,10 @@ run(Code, QueryText, Seconds, Inferences, Result) :-
     ;   Result = result(syntax_error, '', 'empty query')
     ).
 
-%   The program's module: clpq available as if imported, halt neutralised.
+%   The program's module: it inherits from `system`, not `user` (so nothing a program asserts
+%   into user is seen by the next one), clpq available as if imported, halt neutralised.
 prepare(M) :-
+    set_module(M:base(system)),
     M:use_module(library(clpq)),
     forall(member(Head, [halt, halt(_)]),
            ( M:redefine_system_predicate(Head),

@@ -82,4 +82,7 @@ def get_language(name: str) -> Language:
     if name not in points:
         known = ", ".join(available_languages()) or "none (is lowres-rl installed?)"
         raise UnknownLanguageError(f"unknown language {name!r}; known languages: {known}")
-    return load_language(points[name].value)
+    try:
+        return load_language(points[name].value)
+    except PluginError as exc:
+        raise PluginError(f"language plugin {name!r}: {exc}") from exc.__cause__

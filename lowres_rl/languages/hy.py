@@ -7,6 +7,7 @@ pool. `SystemExit`, `KeyboardInterrupt` and every other BaseException are contai
 """
 from __future__ import annotations
 
+import builtins
 import signal
 import types
 
@@ -32,6 +33,9 @@ def _alarm(signum: int, frame: object) -> None:
 
 
 class HyInterpreter:
+    """Evaluates programs in fresh module namespaces; restores `builtins` after each, since a
+    program can reach it (`(setv builtins.helper ...)`) and the next program would see it."""
+
     def __init__(self) -> None:
         import hy  # noqa: F401  (imports the reader and compiler once per worker)
         from hy.errors import HyLanguageError
@@ -40,6 +44,7 @@ class HyInterpreter:
         self._hy = hy
         self._syntax_errors = (LexException, HyLanguageError, SyntaxError)
         signal.signal(signal.SIGALRM, _alarm)
+        self._builtins = dict(builtins.__dict__)
 
     def execute(self, code: str, query: str, limits: Limits) -> Execution:
         module = types.ModuleType("program")
@@ -50,6 +55,9 @@ class HyInterpreter:
             return Execution(Status.TIMEOUT, error="time limit exceeded")
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            if builtins.__dict__ != self._builtins:
+                builtins.__dict__.clear()
+                builtins.__dict__.update(self._builtins)
 
     def _evaluate(self, code: str, query: str, module: types.ModuleType) -> Execution:
         hy = self._hy

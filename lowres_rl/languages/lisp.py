@@ -23,6 +23,7 @@ from lowres_rl.languages.base import Execution, Interpreter, Language, Limits, S
 from lowres_rl.resources import resource
 
 SOFT_MARGIN = 0.25  # seconds SBCL gets past its own timeout before it is killed
+WARNING_SEPARATOR = "\x1f"  # the harness joins warnings (which may span lines) with this
 
 
 class Lisp(Language):
@@ -59,6 +60,7 @@ class LispInterpreter:
         self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       bufsize=0)
         self._pending = b""
+        self._eof = False  # SBCL closed its output: it died, as opposed to overrunning a deadline
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -79,16 +81,19 @@ class LispInterpreter:
         if reply is None:
             return self._failure(limits)
         status, answer, output, error, warnings = reply
+        if status == Status.MEMORY:
+            self._stop()  # a heap SBCL survived once is fragile: the next program gets a fresh one
         return Execution(Status(status), answer=answer if status == "ok" else None, stdout=output,
-                         error=error, warnings=[w for w in warnings.split("\n") if w])
+                         error=error, warnings=[w for w in warnings.split(WARNING_SEPARATOR) if w])
 
     def _failure(self, limits: Limits) -> Execution:
-        """SBCL overran its deadline (kill it: timeout) or died (crashed / memory)."""
-        alive = self._proc is not None and self._proc.poll() is None
+        """SBCL overran its deadline (kill it: timeout) or closed its output (it died: crashed)."""
+        died = self._eof
         self._stop()
-        if alive:
-            return Execution(Status.TIMEOUT, error=f"killed after the {limits.timeout:g}s limit")
-        return Execution(Status.CRASHED, error="SBCL died (e.g. heap or stack exhausted beyond recovery)")
+        if died:
+            return Execution(Status.CRASHED, error="SBCL exited (an exit call, or heap or stack "
+                                                   "exhausted beyond recovery)")
+        return Execution(Status.TIMEOUT, error=f"killed after the {limits.timeout:g}s limit")
 
     def _reply(self, nonce: str, deadline: float) -> tuple[str, ...] | None:
         """Read lines until `NONCE STATUS` and the four lines after it; None on EOF or deadline."""
@@ -113,6 +118,7 @@ class LispInterpreter:
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
+                self._eof = True
                 return None
             self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")

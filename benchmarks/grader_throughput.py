@@ -1,0 +1,599 @@
+"""Grader throughput: lowres_rl's Grader (persistent sandbox workers) against one fresh
+interpreter process per program, measured in the same run on the same kind of programs.
+
+Run it from the repository root (SWI-Prolog, SBCL and Hy installed, lowres-rl installed):
+
+    python benchmarks/grader_throughput.py              # the full benchmark (< 10 min on 2 cores)
+    python benchmarks/grader_throughput.py --quick      # a tiny smoke version (about 20-30 s)
+    python benchmarks/grader_throughput.py --languages prolog --batch-sizes 512 --workers 1,2
+    python benchmarks/grader_throughput.py --help       # every flag
+
+What it does, per language (prolog, lisp, hy):
+
+  1. Builds model-like completions from synthetic problems (lowres_rl.synthetic) in the response
+     format (lowres_rl.prompt.render_response), with a mix of outcomes: correct programs, wrong
+     answers (one of the problem's numbers perturbed), syntax errors, runtime errors (a call to an
+     undefined helper) and a few infinite loops (--loops-percent).
+  2. Baseline: one fresh interpreter process per program, one after another, with the same
+     timeout as a subprocess timeout (`swipl -q -g GOAL -t halt prog.pl`, `sbcl --script
+     prog.lisp`, `hy prog.hy`): how typical reference implementations grade. It runs on a
+     stratified subsample (--baseline-sample); its programs/second for a given mix is estimated
+     from the mean seconds per program of each kind, weighted by that mix.
+  3. The Grader (`Grader(preset, limits=Limits(timeout=...), workers=N).grade(...)`) on batches
+     of --batch-sizes at all cores and on --workers counts at --headline-batch (or the full grid
+     with --grid full); programs/second and the ratio to the baseline on the same mix. Pools are
+     warm (started before the timed batch, as during training); cold start is reported apart.
+  4. The headline batch with no infinite loops (target: under 1 s for Prolog and Hy).
+  5. The headline batch with --runaway-percent runaway programs, against the bound
+     loop-free time + (runaways / workers) x limit.
+  6. Worker memory: VmRSS of the pool's worker processes and all their children (/proc) after
+     --memory-early programs against after --memory-programs programs (a loop-free mix, graded in
+     chunks of --memory-chunk).
+
+It ends with a summary table of PASS/FAIL against the targets (Prolog >= 20x the baseline,
+Hy >= 10x, Lisp >= 5x; 512 loop-free completions under 1 s for Prolog and Hy; memory after the
+long run within 20% of after the short one; runaway batch time within the bound). The exit
+status is 0 whatever the verdicts: this is a measurement, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from lowres_rl.answers import answers_match
+from lowres_rl.languages import Limits, get_language
+from lowres_rl.prompt import Example, render_response, shown_query
+from lowres_rl.rewards import Grader
+from lowres_rl.synthetic import Problem, generate
+
+LANGUAGES = ("prolog", "lisp", "hy")
+KINDS = ("correct", "wrong", "syntax", "runtime", "loop", "stubborn")
+SHORT = {"correct": "ok", "wrong": "wrong", "syntax": "syn", "runtime": "rt", "loop": "loop",
+         "stubborn": "stub"}
+TARGET_SPEEDUP = {"prolog": 20.0, "hy": 10.0, "lisp": 5.0}
+TARGET_NO_LOOP_SECONDS = {"prolog": 1.0, "hy": 1.0}
+TARGET_MEMORY_GROWTH = 0.20
+CORES = os.cpu_count() or 1
+
+
+# -- the programs ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """One completion to grade: its kind (what was done to the reference program) and text."""
+
+    kind: str
+    language: str
+    code: str
+    gold: str
+    question: str
+    completion: str
+
+
+_SOLVE_HEAD = {"prolog": "solve(X) :-\n    ", "lisp": "(defun solve ()\n  ", "hy": "(defn solve []\n  "}
+_MISSING_CALL = {"prolog": "missing_step(_),\n    ", "lisp": "(missing-step)\n  ", "hy": "(missing-step)\n  "}
+# Runaways stopped by the interpreter's own limits (Prolog's inference limit, sb-ext:with-timeout,
+# Hy's SIGALRM): the worker survives.
+_LOOP = {
+    "prolog": ("count_up(N, X) :- N1 is N + 1, count_up(N1, X).\n", "count_up(0, _),\n    "),
+    "lisp": ("", "(do ((i 0 (1+ i))) ((< i 0)))\n  "),
+    "hy": ("", "(setv i 0)\n  (while (>= i 0) (setv i (+ i 1)))\n  "),
+}
+# Runaways that defeat the interpreter's limits, so the pool (or the Lisp worker) must kill them.
+_STUBBORN = {
+    "prolog": "spin :- spin.\nsolve(X) :- catch(spin, _, solve(X)).\n",
+    "lisp": "(defun solve ()\n  (handler-case (loop) (serious-condition () (solve))))\n",
+    "hy": "(import signal)\n(defn solve []\n  (signal.signal signal.SIGALRM signal.SIG_IGN)\n  (while True (+ 1 1)))\n",
+}
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"(?<![\w.])\d+(?![\w.])", text)
+
+
+def mutate(kind: str, language: str, problem: Problem, rng: random.Random) -> str:
+    """The reference program of `problem`, changed so that it has outcome `kind`."""
+    code = problem.solutions[language]
+    head = _SOLVE_HEAD[language]
+    if kind == "correct":
+        return code
+    if kind == "wrong":  # perturb one of the problem's own numbers where the program states it
+        given = [n for n in dict.fromkeys(_numbers(code)) if n in _numbers(problem.question)]
+        target = rng.choice(given or _numbers(code))
+        bumped = str(int(target) + rng.randint(1, 3))
+        return re.sub(rf"(?<![\w.]){target}(?![\w.])", bumped, code, count=1)
+    if kind == "syntax":
+        if language == "prolog":
+            return code.replace(",\n", ",,\n", 1)
+        return code.rstrip()[:-1] + "\n"  # one closing parenthesis short
+    if kind == "runtime":
+        return code.replace(head, head + _MISSING_CALL[language], 1)
+    if kind == "loop":
+        extra, call = _LOOP[language]
+        return extra + code.replace(head, head + call, 1)
+    if kind == "stubborn":
+        return _STUBBORN[language]
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def allocate(n: int, percents: dict[str, float]) -> dict[str, int]:
+    """Counts per kind for `n` programs (largest remainder); `correct` takes what is left."""
+    raw = {k: n * p / 100.0 for k, p in percents.items() if k != "correct" and p > 0}
+    counts = {k: int(v) for k, v in raw.items()}
+    left = n - sum(counts.values())
+    for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True):
+        if left <= 0 or sum(raw.values()) <= sum(counts.values()):
+            break
+        if raw[k] - counts[k] >= 0.5 or (counts[k] == 0 and raw[k] > 0):  # round; a few, not none
+            counts[k] += 1
+            left -= 1
+    if sum(counts.values()) > n:
+        raise ValueError(f"the percentages add up to more than 100%: {percents}")
+    counts["correct"] = n - sum(counts.values())
+    return counts
+
+
+def make_cases(language: str, n: int, percents: dict[str, float], seed: int) -> list[Case]:
+    """`n` completions for `language`, their kinds in `percents` proportions, in shuffled order."""
+    counts = allocate(n, percents)
+    kinds = [k for k in KINDS for _ in range(counts.get(k, 0))]
+    rng = random.Random(f"{seed}-{language}-{n}")
+    rng.shuffle(kinds)
+    problems = generate(n, seed=seed)
+    query = shown_query(language)
+    cases = []
+    for kind, problem in zip(kinds, problems):
+        code = mutate(kind, language, problem, rng)
+        text = render_response(Example(problem.question, problem.reasoning, code, query))
+        cases.append(Case(kind, language, code, problem.answer, problem.question, text))
+    return cases
+
+
+def expected(kind: str, status: str, correct: bool) -> bool:
+    """Whether a grade is what the kind of program should get (a sanity check on the run)."""
+    return {
+        "correct": correct,
+        "wrong": status == "ok" and not correct,
+        "syntax": status == "syntax_error",
+        "runtime": status == "runtime_error",
+        "loop": status in ("timeout", "memory"),
+        "stubborn": status in ("timeout", "memory", "crashed"),
+    }[kind]
+
+
+# -- the baseline: one fresh process per program -----------------------------------------------
+
+def baseline_command(language: str, code: str, directory: str) -> list[str]:
+    """Write the program (and a line printing its answer) to a file; the command that runs it."""
+    path = os.path.join(directory, "program" + get_language(language).extension)
+    if language == "prolog":
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(code)
+        return ["swipl", "-q", "-g", "once(solve(X)), print(X), nl", "-t", "halt", path]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(code + ("\n(format t \"~a~%\" (solve))\n" if language == "lisp" else "\n(print (solve))\n"))
+    return (["sbcl", "--script", path] if language == "lisp" else ["hy", path])
+
+
+def run_baseline_one(language: str, code: str, gold: str, timeout: float, directory: str) -> tuple[float, str]:
+    """(seconds, outcome) of one program in a fresh process; outcome correct/wrong/error/timeout."""
+    started = time.perf_counter()
+    command = baseline_command(language, code, directory)
+    try:
+        proc = subprocess.run(command, capture_output=True, timeout=timeout, cwd=directory,
+                              stdin=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - started, "timeout"
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return seconds, "error"
+    return seconds, ("correct" if answers_match(lines[-1].strip(), gold) else "wrong")
+
+
+@dataclass
+class Baseline:
+    language: str
+    per_kind: dict[str, list[float]]   # seconds per program, by kind
+    outcomes: Counter
+    wall: float
+    n: int
+
+    def seconds_per_program(self, counts: dict[str, int]) -> float:
+        """Expected seconds per program for a mix with these counts per kind."""
+        total = sum(counts.values())
+        means = {k: sum(v) / len(v) for k, v in self.per_kind.items() if v}
+        fallback = means.get("correct", sum(means.values()) / max(1, len(means)))
+        return sum(c * means.get(k, fallback) for k, c in counts.items()) / total
+
+    def rate(self, counts: dict[str, int]) -> float:
+        return 1.0 / self.seconds_per_program(counts)
+
+
+def run_baseline(language: str, cases: Sequence[Case], timeout: float) -> Baseline:
+    per_kind: dict[str, list[float]] = {}
+    outcomes: Counter = Counter()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"baseline-{language}-") as directory:
+        for case in cases:
+            seconds, outcome = run_baseline_one(language, case.code, case.gold, timeout, directory)
+            per_kind.setdefault(case.kind, []).append(seconds)
+            outcomes[outcome] += 1
+    return Baseline(language, per_kind, outcomes, time.perf_counter() - started, len(cases))
+
+
+def stratified(cases: Sequence[Case], n: int) -> list[Case]:
+    """About `n` cases keeping the kinds' proportions, at least one of every kind present."""
+    by_kind: dict[str, list[Case]] = {}
+    for case in cases:
+        by_kind.setdefault(case.kind, []).append(case)
+    share = {k: max(1, round(n * len(v) / len(cases))) for k, v in by_kind.items()}
+    return [c for k, v in by_kind.items() for c in v[:share[k]]]
+
+
+# -- processes and memory ----------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def descendants(pids: Sequence[int]) -> list[int]:
+    """`pids` and every process below them."""
+    seen, stack = [], list(pids)
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.append(pid)
+        stack += _children(pid)
+    return seen
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pool_pids(language: str) -> list[int]:
+    pool = get_language(language)._pool
+    return list(pool.pids()) if pool is not None else []
+
+
+def workers_rss_mb(language: str) -> tuple[float, int]:
+    """(MB, process count) of the language's pool workers and all their children."""
+    procs = descendants(pool_pids(language))
+    return sum(rss_kb(p) for p in procs) / 1024.0, len(procs)
+
+
+# -- grading -----------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    n: int
+    workers: int
+    seconds: float
+    statuses: Counter
+    correct: int
+    as_expected: int
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds if self.seconds > 0 else float("inf")
+
+
+def grade(language: str, cases: Sequence[Case], limits: Limits, workers: int) -> Run:
+    grader = Grader("default", limits=limits, workers=workers, language=language)
+    started = time.perf_counter()
+    grades = grader.grade([c.completion for c in cases], [c.gold for c in cases], language,
+                          [c.question for c in cases])
+    seconds = time.perf_counter() - started
+    ok = sum(expected(c.kind, g.status, g.correct) for c, g in zip(cases, grades))
+    return Run(len(cases), workers, seconds, Counter(g.status for g in grades),
+               sum(g.correct for g in grades), ok)
+
+
+def warm(language: str, limits: Limits, workers: int, seed: int) -> float:
+    """Make sure the language's pool has `workers` ready workers; seconds it took (0 if warm)."""
+    cases = make_cases(language, workers * 2, {}, seed + 99)
+    started = time.perf_counter()
+    grade(language, cases, limits, workers)
+    return time.perf_counter() - started
+
+
+def cold_start(language: str, limits: Limits, workers: int, seed: int) -> float:
+    """Seconds for a first batch (2 programs per worker) on a freshly started pool."""
+    get_language(language).close()
+    return warm(language, limits, workers, seed)
+
+
+# -- output ------------------------------------------------------------------------------------
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(x) for x in header]] + [[str(x) for x in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    out = [f"\n== {title} ==", "  ".join(c.ljust(w) for c, w in zip(cells[0], widths)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells[1:]]
+    return "\n".join(out)
+
+
+def statuses_text(statuses: Counter) -> str:
+    short = {"ok": "ok", "syntax_error": "syn", "runtime_error": "rt", "timeout": "to",
+             "memory": "mem", "no_answer": "na", "crashed": "crash", "no_program": "none"}
+    return " ".join(f"{short.get(k, k)}:{v}" for k, v in sorted(statuses.items()))
+
+
+def mix_text(counts: dict[str, int]) -> str:
+    return " ".join(f"{SHORT[k]}:{v}" for k, v in counts.items() if v)
+
+
+def emit(text: str) -> None:
+    print(text, flush=True)
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+def parse_list(text: str, cast: Callable[[str], object]) -> list:
+    return [cast(x.strip()) for x in text.split(",") if x.strip()]
+
+
+def worker_counts(text: str) -> list[int]:
+    counts = []
+    for x in parse_list(text, str):
+        n = CORES if x == "all" else int(x)
+        if n not in counts:
+            counts.append(n)
+    return counts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Grader throughput against one fresh interpreter process per program.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="tiny smoke version: small batches, baseline sample and memory run, 1 s limit")
+    p.add_argument("--languages", default=",".join(LANGUAGES), help="comma-separated languages to measure")
+    p.add_argument("--batch-sizes", default="64,512,4096", help="batch sizes swept at all cores")
+    p.add_argument("--workers", default="1,2,all",
+                   help="worker counts swept at --headline-batch ('all' = os.cpu_count(); duplicates dropped)")
+    p.add_argument("--grid", choices=("star", "full"), default="star",
+                   help="star: batch sizes at all cores plus worker counts at the headline batch; "
+                        "full: every batch size with every worker count")
+    p.add_argument("--headline-batch", type=int, default=512,
+                   help="batch size of the speedup targets, the worker sweep and the loop/runaway runs")
+    p.add_argument("--timeout", type=float, default=2.0,
+                   help="seconds per program, for the Grader (Limits.timeout) and the baseline subprocess")
+    p.add_argument("--wrong-percent", type=float, default=15.0, help="wrong answers (a number perturbed)")
+    p.add_argument("--syntax-percent", type=float, default=5.0, help="syntax errors")
+    p.add_argument("--runtime-percent", type=float, default=5.0, help="runtime errors (undefined helper)")
+    p.add_argument("--loops-percent", type=float, default=1.0,
+                   help="infinite loops in the realistic mix (stopped by the interpreters' own limits)")
+    p.add_argument("--runaway-percent", type=float, default=5.0,
+                   help="runaway programs in the runaway run (headline batch)")
+    p.add_argument("--runaway-kind", choices=("loop", "stubborn", "both"), default="both",
+                   help="loop: runaways the interpreter's own limit stops; stubborn: runaways that "
+                        "catch or ignore that limit, so the pool kills (and respawns) the worker")
+    p.add_argument("--stubborn-percent", type=float, default=1.0,
+                   help="stubborn runaways in the stubborn runaway run (a pool kill and respawn each)")
+    p.add_argument("--baseline-sample", type=int, default=64,
+                   help="programs run one fresh process each for the baseline (stratified by kind)")
+    p.add_argument("--memory-programs", type=int, default=20_000,
+                   help="programs graded in the memory run (0 skips it)")
+    p.add_argument("--memory-early", type=int, default=1_000,
+                   help="programs after which the first memory reading is taken")
+    p.add_argument("--memory-chunk", type=int, default=1_000, help="batch size of the memory run")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic problems and mutations")
+    return p
+
+
+QUICK = dict(batch_sizes="16,64", workers="1,all", headline_batch=64, timeout=1.0, baseline_sample=8,
+             memory_programs=400, memory_early=100, memory_chunk=100, stubborn_percent=2.0)
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.quick:  # quick sizes, unless a flag was given explicitly
+        given = {a.dest for a in parser._actions if any(s in (argv if argv is not None else sys.argv[1:])
+                                                          for s in a.option_strings)}
+        for key, value in QUICK.items():
+            if key not in given:
+                setattr(args, key, value)
+    limits = Limits(timeout=args.timeout)
+    batch_sizes = parse_list(args.batch_sizes, int)
+    counts_w = worker_counts(args.workers)
+    all_w = CORES
+    head = args.headline_batch
+    mix = {"wrong": args.wrong_percent, "syntax": args.syntax_percent, "runtime": args.runtime_percent,
+           "loop": args.loops_percent}
+    no_loops = {**mix, "loop": 0.0}
+
+    emit(f"grader throughput benchmark: {CORES} cores, timeout {args.timeout:g} s, "
+         f"load average at start {open('/proc/loadavg').read().split()[0]}")
+    emit(f"mix: correct = rest, wrong {args.wrong_percent:g}%, syntax {args.syntax_percent:g}%, "
+         f"runtime {args.runtime_percent:g}%, loops {args.loops_percent:g}%")
+
+    results: dict = {}
+    languages = parse_list(args.languages, str)
+    for language in languages:
+        lang = get_language(language)
+        missing = lang.missing() + ([] if language != "hy" or shutil.which("hy") else ["hy needs `hy` on PATH"])
+        if missing:
+            emit(f"\n{language}: skipped ({'; '.join(missing)})")
+            continue
+        emit(f"\n######## {language} ########")
+        results[language] = measure_language(language, args, limits, batch_sizes, counts_w, all_w, head,
+                                             mix, no_loops)
+        lang.close()
+
+    emit(summary(results, args))
+    emit(f"\nload average at end {open('/proc/loadavg').read().split()[0]}")
+    return results
+
+
+def measure_language(language: str, args: argparse.Namespace, limits: Limits, batch_sizes: list[int],
+                     counts_w: list[int], all_w: int, head: int, mix: dict, no_loops: dict) -> dict:
+    res: dict = {}
+    t0 = time.perf_counter()
+
+    # Baseline, on a stratified sample of a big realistic batch (so every kind is present).
+    pool_cases = make_cases(language, max(1000, args.baseline_sample * 10), mix, args.seed + 7)
+    sample = stratified(pool_cases, args.baseline_sample)
+    base = run_baseline(language, sample, args.timeout)
+    res["baseline"] = base
+    rows = [[k, len(v), f"{1000 * sum(v) / len(v):.1f}"] for k, v in base.per_kind.items()]
+    emit(table(f"{language}: baseline, one fresh process per program ({base.n} programs, {base.wall:.1f} s; "
+               f"outcomes {dict(base.outcomes)})", ["kind", "programs", "ms/program"], rows))
+
+    # Cold start of the pool (spawn + import + interpreter start), then the sweep on warm pools.
+    res["cold"] = {w: cold_start(language, limits, w, args.seed) for w in counts_w}
+    configs = ([(n, w) for n in batch_sizes for w in counts_w] if args.grid == "full"
+               else [(n, all_w) for n in batch_sizes] + [(head, w) for w in counts_w if w != all_w])
+    configs = sorted(set(configs), key=lambda c: (c[0], c[1]))
+    rows, sweep = [], {}
+    for n, w in configs:
+        cases = make_cases(language, n, mix, args.seed)
+        counts = Counter(c.kind for c in cases)
+        warm(language, limits, w, args.seed)
+        run = grade(language, cases, limits, w)
+        base_rate = base.rate(counts)
+        sweep[(n, w)] = (run, base_rate)
+        rows.append([n, w, mix_text(counts), f"{run.seconds:.2f}", f"{run.rate:.0f}", f"{base_rate:.1f}",
+                     f"{run.rate / base_rate:.1f}x", statuses_text(run.statuses), f"{run.as_expected}/{n}"])
+    res["sweep"] = sweep
+    emit(table(f"{language}: Grader on the realistic mix (warm pools; baseline = fresh process per program)",
+               ["batch", "workers", "mix", "seconds", "prog/s", "baseline prog/s", "ratio", "statuses",
+                "as expected"], rows))
+    emit("cold start (fresh pool, first batch of 2 programs per worker): "
+         + ", ".join(f"{w} workers {s:.2f} s" for w, s in res["cold"].items()))
+
+    # The headline batch without loops, and with runaways.
+    warm(language, limits, all_w, args.seed)
+    clean_cases = make_cases(language, head, no_loops, args.seed)
+    clean = grade(language, clean_cases, limits, all_w)
+    clean_base = base.rate(Counter(c.kind for c in clean_cases))
+    res["no_loops"] = (clean, clean_base)
+    rows = [["no loops", 0, f"{clean.seconds:.2f}", "-", "-", f"{clean.rate:.0f}", f"{clean.rate / clean_base:.1f}x",
+             statuses_text(clean.statuses)]]
+    res["runaway"] = {}
+    kinds = ["loop", "stubborn"] if args.runaway_kind == "both" else [args.runaway_kind]
+    for kind in kinds:
+        pct = args.runaway_percent if kind == "loop" else args.stubborn_percent
+        cases = make_cases(language, head, {**no_loops, kind: pct}, args.seed)
+        runaways = sum(c.kind == kind for c in cases)
+        pids_before = set(pool_pids(language))
+        run = grade(language, cases, limits, all_w)
+        respawned = len(set(pool_pids(language)) - pids_before)
+        bound = clean.seconds + runaways / all_w * args.timeout
+        res["runaway"][kind] = (run, runaways, bound, clean.seconds)
+        rows.append([f"{pct:g}% {kind}", runaways, f"{run.seconds:.2f}", f"{run.seconds - clean.seconds:+.2f}",
+                     f"{bound:.2f}", f"{run.rate:.0f}", f"respawned {respawned}", statuses_text(run.statuses)])
+    emit(table(f"{language}: headline batch {head} at {all_w} workers, loop-free and with runaways "
+               f"(bound = loop-free seconds + runaways / workers x {args.timeout:g} s)",
+               ["batch", "runaways", "seconds", "vs loop-free", "bound", "prog/s", "ratio / workers", "statuses"],
+               rows))
+
+    # Memory: a long loop-free run at all cores; RSS of the workers and their children.
+    if args.memory_programs > 0:
+        res["memory"] = memory_run(language, args, limits, all_w, no_loops)
+    emit(f"({language} measured in {time.perf_counter() - t0:.0f} s)")
+    return res
+
+
+def memory_run(language: str, args: argparse.Namespace, limits: Limits, workers: int, no_loops: dict) -> dict:
+    chunk = min(args.memory_chunk, args.memory_early) if args.memory_early > 0 else args.memory_chunk
+    get_language(language).close()  # fresh workers: memory counted from their start
+    warm(language, limits, workers, args.seed)
+    done, samples, seen, seconds = 0, [], set(), 0.0
+    marks = sorted({args.memory_early, args.memory_programs})
+    readings: dict[int, tuple[float, int]] = {}
+    batch = 0
+    while done < args.memory_programs:
+        n = min(chunk, args.memory_programs - done)
+        cases = make_cases(language, n, no_loops, args.seed + 1000 + batch)
+        run = grade(language, cases, limits, workers)
+        seconds += run.seconds
+        done += n
+        batch += 1
+        seen.update(pool_pids(language))
+        mb, procs = workers_rss_mb(language)
+        samples.append((done, mb))
+        for mark in marks:
+            if done >= mark and mark not in readings:
+                readings[mark] = (mb, procs)
+    early, late = readings[marks[0]][0], readings[marks[-1]][0]
+    growth = (late - early) / early if early else 0.0
+    peak = max(mb for _, mb in samples)
+    parent_mb = rss_kb(os.getpid()) / 1024.0
+    step = max(1, len(samples) // 8)
+    curve = ", ".join(f"{d}:{mb:.0f}" for d, mb in samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else []))
+    rows = [[marks[0], f"{early:.1f}", readings[marks[0]][1]], [marks[-1], f"{late:.1f}", readings[marks[-1]][1]]]
+    emit(table(f"{language}: worker memory ({workers} workers + children, VmRSS), loop-free mix, batches of "
+               f"{chunk}; {done} programs in {seconds:.1f} s = {done / seconds:.0f} prog/s",
+               ["after programs", "RSS MB", "processes"], rows))
+    emit(f"change {growth * 100:+.1f}%, peak {peak:.1f} MB; {len(seen)} distinct worker pids over the run "
+         f"(recycling every lowres_rl.sandbox.RECYCLE_AFTER programs per worker); grader process {parent_mb:.0f} MB")
+    emit(f"RSS MB by programs done: {curve}")
+    return {"early": early, "late": late, "growth": growth, "peak": peak, "rate": done / seconds,
+            "marks": marks, "pids": len(seen)}
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def summary(results: dict, args: argparse.Namespace) -> str:
+    rows = []
+    head = args.headline_batch
+    for language, res in results.items():
+        run, base_rate = res["sweep"].get((head, CORES), (None, None))
+        target = TARGET_SPEEDUP[language]
+        if run is not None:
+            ratio = run.rate / base_rate
+            rows.append([language, f"speedup, realistic mix, batch {head}, {CORES} workers", f">= {target:g}x",
+                         f"{ratio:.1f}x ({run.rate:.0f} vs {base_rate:.1f} prog/s)", verdict(ratio >= target)])
+        clean, clean_base = res["no_loops"]
+        ratio = clean.rate / clean_base
+        rows.append([language, f"speedup, no loops, batch {head}, {CORES} workers", f">= {target:g}x",
+                     f"{ratio:.1f}x ({clean.rate:.0f} vs {clean_base:.1f} prog/s)", verdict(ratio >= target)])
+        if language in TARGET_NO_LOOP_SECONDS:
+            limit = TARGET_NO_LOOP_SECONDS[language]
+            rows.append([language, f"{head} completions, no loops", f"< {limit:g} s", f"{clean.seconds:.2f} s",
+                         verdict(clean.seconds < limit) + ("" if head == 512 else " (not 512)")])
+        for kind, (run, runaways, bound, clean_s) in res["runaway"].items():
+            rows.append([language, f"batch time with {runaways} {kind} runaways", f"<= {bound:.2f} s (bound)",
+                         f"{run.seconds:.2f} s", verdict(run.seconds <= bound)])
+        if "memory" in res:
+            m = res["memory"]
+            rows.append([language, f"worker RSS after {m['marks'][-1]} vs after {m['marks'][0]}",
+                         f"within {TARGET_MEMORY_GROWTH * 100:g}%",
+                         f"{m['late']:.0f} vs {m['early']:.0f} MB ({m['growth'] * 100:+.1f}%)",
+                         verdict(abs(m["growth"]) <= TARGET_MEMORY_GROWTH)])
+    return table("SUMMARY", ["language", "measure", "target", "measured", "verdict"], rows)
+
+
+if __name__ == "__main__":
+    main()
