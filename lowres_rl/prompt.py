@@ -183,15 +183,16 @@ def render_response(example: Example, variant: str = "paper") -> str:
 
 
 def build_messages(question: str, language: Language | str, variant: str = "paper",
-                   shots: int = 0) -> list[dict[str, str]]:
-    """Chat messages: system prompt, `shots` worked examples (user/assistant pairs), the question."""
+                   shots: int = 0, system: bool = True) -> list[dict[str, str]]:
+    """Chat messages: system prompt, `shots` worked examples (user/assistant pairs), the question.
+    `system=False` leaves out the system prompt (for tiny offline models warm-started without it)."""
     _check_variant(variant)
     lang = _language(language)
     examples = load_prompt(lang.prompt_file()).examples
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= len(examples):
         raise ValueError(f"invalid shots {shots!r} for {lang.name}; "
                          f"expected an integer from 0 to {len(examples)}")
-    messages = [{"role": "system", "content": system_prompt(lang, variant)}]
+    messages = [{"role": "system", "content": system_prompt(lang, variant)}] if system else []
     for example in examples[:shots]:
         messages.append({"role": "user", "content": example.question})
         messages.append({"role": "assistant", "content": render_response(example, variant)})

@@ -1,11 +1,14 @@
 """A tiny Qwen2-architecture model and tokenizer, built offline, for tests and smoke runs.
 
     python -m lowres_rl.tiny outputs/tiny            # then: --model_name_or_path outputs/tiny
+    python -m lowres_rl.tiny outputs/tiny --warm-start-steps 300   # knows the response format
 
 The tokenizer is a byte-level BPE trained in-process on synthetic word problems, their reference
 programs in every built-in language and the prompt files, with Qwen's chat tokens and a Qwen-style
 chat template. Both are saved with `save_pretrained`, so they load through the very same path as
-a real Qwen2.5-Coder model.
+a real Qwen2.5-Coder model. A random model never writes a tagged program, so every completion
+scores alike and GRPO has nothing to learn from; `--warm-start-steps` first fine-tunes it on
+synthetic problems (lowres_rl.warmup) so that it sometimes does.
 """
 from __future__ import annotations
 
@@ -65,17 +68,34 @@ def build_model(vocab_size: int, hidden_size: int = 32, layers: int = 2, seed: i
     return Qwen2ForCausalLM(config)
 
 
+WARM_REASONING = "The program computes the answer from the numbers."
+
+
 def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, vocab_size: int = 1024,
-               seed: int = 0) -> Path:
+               seed: int = 0, warm_start_steps: int = 0) -> Path:
     """Build and save a tiny model and tokenizer to `output_dir`; returns the path."""
     output = Path(output_dir)
     tokenizer = build_tokenizer(vocab_size)
     model = build_model(len(tokenizer), hidden_size, layers, seed)
+    if warm_start_steps:
+        _warm(model, tokenizer, warm_start_steps, seed)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     tokenizer.save_pretrained(output)
     model.save_pretrained(output)
     return output
+
+
+def _warm(model, tokenizer, steps: int, seed: int) -> None:
+    """Supervised steps on synthetic problems in every built-in language, with a bare prompt
+    (the question alone) and a fixed one-line reasoning, so responses stay short."""
+    from lowres_rl.synthetic import generate
+    from lowres_rl.warmup import synthetic_pairs, warm_start
+
+    pairs = synthetic_pairs(generate(120, seed=seed + 1), ["prolog", "lisp", "hy"],
+                            messages=lambda question, lang: [{"role": "user", "content": question}],
+                            reasoning=WARM_REASONING)
+    warm_start(model, tokenizer, pairs, steps=steps, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,8 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=2, help="transformer layers (default %(default)s)")
     parser.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default %(default)s)")
+    parser.add_argument("--warm-start-steps", type=int, default=0,
+                        help="supervised steps on synthetic problems before saving (default %(default)s: none)")
     args = parser.parse_args(argv)
-    path = build_tiny(args.output_dir, args.hidden_size, args.layers, args.vocab_size, args.seed)
+    if min(args.hidden_size, args.layers, args.vocab_size) <= 0 or args.warm_start_steps < 0:
+        parser.error("--hidden-size, --layers and --vocab-size must be positive, --warm-start-steps >= 0")
+    path = build_tiny(args.output_dir, args.hidden_size, args.layers, args.vocab_size, args.seed,
+                      args.warm_start_steps)
     print(f"tiny model and tokenizer saved to {path}")
     return 0
 

@@ -53,8 +53,12 @@ class TrainScriptArguments:
     variant: str = field(default="paper", metadata={"help": "Prompt/response format: 'paper' "
                          "(<reasoning><code><query>) or 'answer' (<reasoning><answer>, solve entry)."})
     shots: int = field(default=0, metadata={"help": "Worked examples in the prompt: 0 to 5."})
-    max_prompt_length: int | None = field(default=256, metadata={"help": "Drop rows whose prompt is "
-                                          "longer than this many tokens (the paper used 256); none: keep all."})
+    bare_prompt: bool = field(default=False, metadata={"help": "Ask the question alone, without the "
+                              "system prompt (only for tiny offline models warm-started that way, e.g. "
+                              "`python -m lowres_rl.tiny DIR --warm-start-steps 300`; real models need the prompt)."})
+    max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose prompt is "
+                                          "longer than this many tokens (the paper used 256 with its shorter "
+                                          "system prompt; ours is about 600 tokens). Default: keep all."})
     reward_preset: str = field(default="default", metadata={"help": "Reward components and weights: "
                                "'default' (ours) or 'paper'. GRPOConfig's --reward_weights overrides the weights."})
     timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
@@ -126,7 +130,8 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
         rows = rows.select(range(min(script_args.limit, len(rows))))
     dataset = checks.dataset(lambda: build_dataset(rows, script_args.languages, script_args.variant,
                                                    script_args.shots, script_args.question_column,
-                                                   script_args.answer_column))
+                                                   script_args.answer_column,
+                                                   system=not script_args.bare_prompt))
     dataset = _fit_prompts(dataset, tokenizer, script_args.max_prompt_length)
     output = Path(grpo_args.output_dir)
     output.mkdir(parents=True, exist_ok=True)

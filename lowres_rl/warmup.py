@@ -24,13 +24,17 @@ Pair = tuple[Messages, str]  # (prompt messages, target response)
 
 
 def synthetic_pairs(problems: Sequence[Problem], languages: Sequence[str], variant: str = "paper",
-                    messages: Callable[[str, str], Messages] | None = None) -> list[Pair]:
-    """(prompt, reference response) for every problem in every language."""
+                    messages: Callable[[str, str], Messages] | None = None,
+                    reasoning: str | None = None) -> list[Pair]:
+    """(prompt, reference response) for every problem in every language. `messages` builds the
+    prompt (default: the full prompt of lowres_rl.prompt); `reasoning` replaces the worked
+    reasoning with a fixed line (short responses make tiny-model runs fast)."""
     make = messages or (lambda question, lang: build_messages(question, lang, variant=variant))
     pairs = []
     for problem in problems:
         for lang in languages:
-            example = Example(problem.question, problem.reasoning, problem.solutions[lang], shown_query(lang))
+            example = Example(problem.question, reasoning or problem.reasoning, problem.solutions[lang],
+                              shown_query(lang))
             pairs.append((make(problem.question, lang), render_response(example, variant)))
     return pairs
 
