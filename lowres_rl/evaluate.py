@@ -108,6 +108,9 @@ def make_parser() -> argparse.ArgumentParser:
                              "(<reasoning><answer>) (default %(default)s)")
     prompt.add_argument("--shots", type=int, default=0, choices=range(6), metavar="{0..5}",
                         help="worked examples in the prompt: 0, 1 or up to 5 (default %(default)s)")
+    prompt.add_argument("--bare-prompt", action="store_true",
+                        help="ask the question alone, without the system prompt (tiny offline models "
+                             "warm-started that way; see python -m lowres_rl.tiny --warm-start-steps)")
     decoding = parser.add_argument_group("decoding")
     decoding.add_argument("--protocol", default="standard", choices=["standard", "paper"],
                           help="'standard': greedy unless --samples/--temperature say otherwise; 'paper': "
@@ -269,7 +272,8 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
     figures, problems = {}, {}
     for language in languages:
         started = time.monotonic()
-        conversations = [build_messages(q, language, variant=args.variant, shots=args.shots) for q in questions]
+        conversations = [build_messages(q, language, variant=args.variant, shots=args.shots,
+                                        system=not args.bare_prompt) for q in questions]
         outputs = generator.generate(conversations, sampling, desc=f"{language}: generating")
         flat = [g for out in outputs for g in out]  # problem-major: problem i's samples are i*n .. i*n+n-1
         grades = grader.grade([g.text for g in flat], _repeat(golds, sampling.n), language,

@@ -137,6 +137,28 @@ def compare_plot(a: Figures, b: Figures, labels: tuple[str, str], path: str | Pa
     return _save(fig, plt, path)
 
 
+def demo_plots(runs: Sequence[Mapping[str, Any]], output: str | Path) -> tuple[Path, Path]:
+    """The demo's `rewards.png` (mean reward per GRPO step, one line per seed) and `accuracy.png`
+    (held-out accuracy before and after GRPO, per seed and language)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for run in runs:
+        steps, rewards = zip(*run["rewards"]) if run["rewards"] else ((), ())
+        ax.plot(steps, rewards, label=f"seed {run['seed']}", alpha=0.8)
+    ax.set_xlabel("GRPO step")
+    ax.set_ylabel("mean reward")
+    ax.set_title("Reward during GRPO")
+    ax.legend(fontsize=8)
+    rewards_png = _save(fig, plt, Path(output) / "rewards.png")
+    groups = [f"{lang}\nseed {run['seed']}" for run in runs for lang in run["before"]]
+    before = [v for run in runs for v in run["before"].values()]
+    after = [run["after"][lang] for run in runs for lang in run["before"]]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.5 * len(groups) + 2), 4))
+    _bars(ax, groups, {"before GRPO": before, "after GRPO": after})
+    ax.set_title("Held-out accuracy before and after GRPO")
+    return rewards_png, _save(fig, plt, Path(output) / "accuracy.png")
+
+
 def _save(fig: Any, plt: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

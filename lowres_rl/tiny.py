@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Sequence
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -69,16 +70,18 @@ def build_model(vocab_size: int, hidden_size: int = 32, layers: int = 2, seed: i
 
 
 WARM_REASONING = "The program computes the answer from the numbers."
+WARM_LANGUAGES = ("prolog", "lisp", "hy")  # the languages lowres_rl.synthetic writes solutions in
 
 
 def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, vocab_size: int = 1024,
-               seed: int = 0, warm_start_steps: int = 0) -> Path:
+               seed: int = 0, warm_start_steps: int = 0, warm_languages: Sequence[str] = WARM_LANGUAGES,
+               warm_problems: int = 120) -> Path:
     """Build and save a tiny model and tokenizer to `output_dir`; returns the path."""
     output = Path(output_dir)
     tokenizer = build_tokenizer(vocab_size)
     model = build_model(len(tokenizer), hidden_size, layers, seed)
     if warm_start_steps:
-        _warm(model, tokenizer, warm_start_steps, seed)
+        _warm(model, tokenizer, warm_start_steps, seed, warm_languages, warm_problems)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     tokenizer.save_pretrained(output)
@@ -86,13 +89,13 @@ def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, v
     return output
 
 
-def _warm(model, tokenizer, steps: int, seed: int) -> None:
-    """Supervised steps on synthetic problems in every built-in language, with a bare prompt
-    (the question alone) and a fixed one-line reasoning, so responses stay short."""
+def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], problems: int) -> None:
+    """Supervised steps on synthetic problems, with a bare prompt (the question alone) and a fixed
+    one-line reasoning, so responses stay short."""
     from lowres_rl.synthetic import generate
     from lowres_rl.warmup import synthetic_pairs, warm_start
 
-    pairs = synthetic_pairs(generate(120, seed=seed + 1), ["prolog", "lisp", "hy"],
+    pairs = synthetic_pairs(generate(problems, seed=seed * 1000 + 1), languages,
                             messages=lambda question, lang: [{"role": "user", "content": question}],
                             reasoning=WARM_REASONING)
     warm_start(model, tokenizer, pairs, steps=steps, seed=seed)
