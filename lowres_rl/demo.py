@@ -35,9 +35,9 @@ class DemoConfig:
     grpo_steps: int = 150
     generations: int = 8
     prompts_per_step: int = 2
-    learning_rate: float = 2e-4
+    learning_rate: float = 5e-4
     eval_problems: int = 100
-    max_new_tokens: int = 128
+    max_new_tokens: int = 160
 
     @classmethod
     def quick(cls, languages: tuple[str, ...]) -> "DemoConfig":

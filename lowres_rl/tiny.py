@@ -22,6 +22,10 @@ CHAT_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# Qwen2's pre-tokenizer split (digits one by one): transformers loads any tokenizer saved next to a
+# Qwen2 config as a Qwen2Tokenizer with this split, so the BPE is trained under it too.
+QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+              r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
 def corpus(n_problems: int = 400) -> list[str]:
@@ -44,11 +48,13 @@ def corpus(n_problems: int = 400) -> list[str]:
 
 def build_tokenizer(vocab_size: int = 1024):
     """A PreTrainedTokenizerFast with a ByteLevel BPE trained on `corpus()`."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -77,15 +83,18 @@ def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, v
                seed: int = 0, warm_start_steps: int = 0, warm_languages: Sequence[str] = WARM_LANGUAGES,
                warm_problems: int = 120) -> Path:
     """Build and save a tiny model and tokenizer to `output_dir`; returns the path."""
+    from transformers import AutoTokenizer
+
     output = Path(output_dir)
     tokenizer = build_tokenizer(vocab_size)
     model = build_model(len(tokenizer), hidden_size, layers, seed)
-    if warm_start_steps:
-        _warm(model, tokenizer, warm_start_steps, seed, warm_languages, warm_problems)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     tokenizer.save_pretrained(output)
     model.save_pretrained(output)
+    if warm_start_steps:  # with the tokenizer as every later user loads it
+        _warm(model, AutoTokenizer.from_pretrained(output), warm_start_steps, seed, warm_languages, warm_problems)
+        model.save_pretrained(output)
     return output
 
 
