@@ -155,17 +155,6 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def make_compare_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lowres_rl.evaluate compare",
-                                     description="Two evaluation runs side by side, per language, with "
-                                                 "the difference (B - A) in percentage points.")
-    parser.add_argument("run_a", help="the first run: its output directory or its results.json")
-    parser.add_argument("run_b", help="the second run: its output directory or its results.json")
-    parser.add_argument("--labels", help="names for the two runs, comma-separated (default: directory names)")
-    parser.add_argument("--output-dir", help="where compare.png goes (default: RUN_B's directory)")
-    return parser
-
-
 def languages_of(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
@@ -198,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:
+        from lowres_rl.compare import main as compare_main
+
         return compare_main(argv[1:])
     args = make_parser().parse_args(argv)
     try:
@@ -455,7 +446,7 @@ def _token_counts(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[
 
 # -- outputs -----------------------------------------------------------------------------------
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
@@ -475,16 +466,16 @@ def markdown(results: dict[str, Any]) -> str:
     for language, f in figures.items():
         low, high = f["samples_min"], f["samples_max"]
         samples = str(high) if low == high else f"{low}–{high}"
-        cells = [language, str(f["n_problems"]), samples, _pct(f["accuracy"]), _pct(f["hardcoded_rate"])]
-        cells += [_pct(f.get("pass_at_k", {}).get(str(k))) for k in ks]
-        cells += [_pct(f.get(k)) for k in ("any_of_n", "all_of_n") if k in labels]
+        cells = [language, str(f["n_problems"]), samples, pct(f["accuracy"]), pct(f["hardcoded_rate"])]
+        cells += [pct(f.get("pass_at_k", {}).get(str(k))) for k in ks]
+        cells += [pct(f.get(k)) for k in ("any_of_n", "all_of_n") if k in labels]
         if "best_of" in labels:
             best = f.get("best_of", {})
-            cells += [_pct(best.get("solved")), _pct(best.get("first_ok"))]
+            cells += [pct(best.get("solved")), pct(best.get("first_ok"))]
         if turns:
             by_turn = f.get("repair", {}).get("accuracy_by_turn", [])
-            cells += [_pct(by_turn[t]) if t < len(by_turn) else "–" for t in range(turns + 1)]
-        cells += [_pct(f["format_rate"]), ", ".join(f"{s} {c}" for s, c in f["statuses"].items()),
+            cells += [pct(by_turn[t]) if t < len(by_turn) else "–" for t in range(turns + 1)]
+        cells += [pct(f["format_rate"]), ", ".join(f"{s} {c}" for s, c in f["statuses"].items()),
                   "–" if f["mean_tokens"] is None else f"{f['mean_tokens']:.1f}",
                   "–" if f["mean_seconds"] is None else f"{f['mean_seconds']:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -508,99 +499,6 @@ def write_outputs(results: dict[str, Any], output_dir: str | Path) -> Path:
     plots.accuracy_plot(results["figures"], output / "accuracy.png")
     plots.status_plot(results["figures"], output / "statuses.png")
     return output
-
-
-# -- compare -----------------------------------------------------------------------------------
-
-def load_results(run: str | Path) -> dict[str, Any]:
-    path = Path(run)
-    path = path / "results.json" if path.is_dir() else path
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise checks.SetupError(f"cannot read {str(path)!r}: {exc.strerror} (give a run's output directory "
-                                f"or its results.json)") from None
-    except ValueError as exc:
-        raise checks.SetupError(f"{str(path)!r} is not JSON: {exc}") from None
-    if not isinstance(results, dict) or not isinstance(results.get("figures"), dict):
-        raise checks.SetupError(f"{str(path)!r} has no 'figures': not a results.json of lowres_rl.evaluate")
-    return results
-
-
-def flat_figures(figure: dict[str, Any]) -> dict[str, float]:
-    """A language's rate figures under flat names: accuracy, pass@k, any-of-n, best-of-N, ..."""
-    flat = {"accuracy": figure["accuracy"]}
-    flat.update({f"pass@{k}": v for k, v in figure.get("pass_at_k", {}).items()})
-    n = plots.samples_label(figure)
-    if "any_of_n" in figure:
-        flat[f"any-of-{n}"] = figure["any_of_n"]
-        flat[f"all-of-{n}"] = figure["all_of_n"]
-    if "best_of" in figure:
-        flat[f"best-of-{figure['best_of']['n']} (any ok)"] = figure["best_of"]["solved"]
-        flat[f"best-of-{figure['best_of']['n']} (first ok)"] = figure["best_of"]["first_ok"]
-    if "repair" in figure:
-        flat.update({f"repair turn {t}": v for t, v in enumerate(figure["repair"]["accuracy_by_turn"])})
-    flat["format"] = figure["format_rate"]
-    flat["hard-coded"] = figure["hardcoded_rate"]
-    return flat
-
-
-def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per language and figure: A's and B's values (None where a run lacks it) and
-    B - A in percentage points (None unless both have it)."""
-    rows = []
-    for language in dict.fromkeys([*a["figures"], *b["figures"]]):
-        fa = flat_figures(a["figures"][language]) if language in a["figures"] else {}
-        fb = flat_figures(b["figures"][language]) if language in b["figures"] else {}
-        for name in dict.fromkeys([*fa, *fb]):
-            va, vb = fa.get(name), fb.get(name)
-            diff = round(100 * (vb - va), 6) if va is not None and vb is not None else None
-            rows.append({"language": language, "figure": name, "a": va, "b": vb, "diff_points": diff})
-    return rows
-
-
-def compare_table(rows: list[dict[str, Any]], labels: tuple[str, str]) -> str:
-    lines = [f"| language | figure | {labels[0]} | {labels[1]} | difference |", "|---|---|---|---|---|"]
-    for row in rows:
-        diff = "–" if row["diff_points"] is None else f"{row['diff_points']:+.1f} pt"
-        lines.append(f"| {row['language']} | {row['figure']} | {_pct(row['a'])} | {_pct(row['b'])} | {diff} |")
-    return "\n".join(lines) + "\n"
-
-
-def compare(run_a: str | Path, run_b: str | Path, output_dir: str | Path | None = None,
-            labels: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], Path, tuple[str, str]]:
-    """Compare two runs: the rows of compare_runs, the path of compare.png and the run labels."""
-    a, b = load_results(run_a), load_results(run_b)
-    labels = labels or (_run_name(run_a), _run_name(run_b))
-    if labels[0] == labels[1]:
-        labels = (f"A: {labels[0]}", f"B: {labels[1]}")
-    directory = Path(output_dir) if output_dir else (Path(run_b) if Path(run_b).is_dir() else Path(run_b).parent)
-    path = plots.compare_plot(a["figures"], b["figures"], labels, directory / "compare.png")
-    return compare_runs(a, b), path, labels
-
-
-def _run_name(run: str | Path) -> str:
-    path = Path(run).resolve()
-    return (path if path.is_dir() else path.parent).name
-
-
-def compare_main(argv: Sequence[str]) -> int:
-    args = make_compare_parser().parse_args(argv)
-    labels = None
-    if args.labels:
-        parts = [p.strip() for p in args.labels.split(",")]
-        if len(parts) != 2 or not all(parts):
-            print(f"error: --labels needs two names separated by a comma, got {args.labels!r}", file=sys.stderr)
-            return 2
-        labels = (parts[0], parts[1])
-    try:
-        rows, path, labels = compare(args.run_a, args.run_b, args.output_dir, labels)
-    except checks.SetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(compare_table(rows, labels))
-    log.info("plot: %s", path)
-    return 0
 
 
 if __name__ == "__main__":

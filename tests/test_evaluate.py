@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl import evaluate, metrics
+from lowres_rl import compare, evaluate, metrics
 from lowres_rl.generation import Generation, Sampling
 from lowres_rl.metrics import pass_at_k
 
@@ -354,7 +354,7 @@ def test_compare(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     a = write_run(tmp_path / "base", {"prolog": figures_of(0.30, 0.50), "lisp": figures_of(0.20)})
     b = write_run(tmp_path / "grpo", {"prolog": figures_of(0.45, 0.55), "lisp": figures_of(0.15),
                                       "hy": figures_of(0.10)})
-    rows, path, labels = evaluate.compare(a, b)
+    rows, path, labels = compare.compare(a, b)
     assert path == b / "compare.png" and path.read_bytes().startswith(PNG)
     assert labels == ("base", "grpo")
     by = {(r["language"], r["figure"]): r for r in rows}
