@@ -18,8 +18,8 @@ works here is used, and it is logged once at start-up and shown by `python -m lo
   `none`        plain processes with resource limits only; said once, loudly, at start-up.
 
 `+cgroup` is added to the level where a writable cgroup hierarchy (v1 or v2) lets this process
-create child groups: each worker then runs in its own cgroup with pids.max (PIDS_MAX), a memory
-ceiling for the worker and everything it starts (WORKER_MEMORY_MB, env LOWRES_RL_WORKER_MEMORY_MB)
+create child groups: each worker then runs in its own cgroup with pids.max (cgroups.PIDS_MAX), a memory
+ceiling for the worker and everything it starts (cgroups.WORKER_MEMORY_MB, env LOWRES_RL_WORKER_MEMORY_MB)
 and a CPU quota of one core. Removed once the worker's directory is gone (swept at the next spawn
 and at exit).
 
@@ -34,6 +34,9 @@ Protected, at level `bwrap` (verified at detection by running a probe worker ins
   - writes: only into the worker's own directory and private tmpfs mounts (/tmp, /dev/shm), all
     size-limited and invisible to the host; everything else is read-only (EROFS), remounting is
     impossible (no capabilities; no new user namespace to gain them in);
+  - privilege: as root, `bwrap --unshare-all` alone leaves the sandbox every capability in its new
+    user namespace, enough to `mount -o remount,rw /` and write anywhere (verified here); hence
+    --cap-drop ALL and --disable-userns, and the hostile tests try exactly that;
   - the parent: invisible (own PID namespace and /proc), so it cannot be signalled, traced or have
     its environment (/proc/PID/environ) read; the worker's environment holds no secret;
   - runaway processes: killing the worker's process group kills the sandbox's init, and with it
@@ -52,20 +55,32 @@ Not protected at level `bwrap`:
     exhaust the machine's PIDs for that long;
   - CPU: bounded by the wall-clock kill (and one core per worker with `+cgroup`); no RLIMIT_CPU,
     since a worker serves many programs and the deadline is the per-program bound;
-  - without `+cgroup`, memory is bounded per process only (RLIMIT_AS), not per sandbox.
+  - without `+cgroup`, memory is bounded per process only (RLIMIT_AS), not per sandbox;
+  - what a program leaves in its worker: background processes and threads run on into the next
+    programs of that worker until it is killed (deadline, death, recycling) — unless the worker
+    checks after each program (LOWRES_RL_PIDNS=1 tells it that every process it sees besides itself,
+    init and its interpreter's helpers is a leftover); files in its directory stay too;
+  - in-process tampering: a Hy program runs inside the worker's Python and a Lisp program inside
+    the harness's SBCL, so either can redefine how later programs in that process are answered
+    (tests/test_hostile.py marks this as a known failure). Only a process per program fixes that.
 Language-level guards come on top: Prolog programs pass interpreters/prolog/guard.pl (shell,
 process_create, open, halt, ... refused before anything runs); the SBCL harness refuses symbols of
 other packages (but `(intern "RUN-PROGRAM" "SB-EXT")` is invisible to it: only this layer contains
 that); Hy has no guard of its own: this layer is the guard.
 
-Start-up cost (measured on a 2-core VM): bwrap adds about 6 ms per worker start (`true`: 0.6 ms
-plain, 2.3 ms under unshare, 6.5 ms under bwrap, 7 ms with the cgroup shell step), against
-0.3-0.6 s for a worker to import its interpreter; detection runs one probe worker (~0.2 s) once
-per process.
+Start-up cost (measured on the 2-core dev VM, busy: medians of 11, spawn to `ready`): running
+`true` costs 0.6 ms plain, 2.3 ms under unshare, 6.5 ms under bwrap, 7 ms with the cgroup shell
+step; a whole worker start is 170/215/220/270-300 ms (Prolog: plain/unshare/bwrap/bwrap+cgroup),
+100/170/170/135-140 ms (Hy), ~120 ms for all (Lisp; SBCL itself starts later): tens of
+milliseconds on top of importing the interpreter, much of it noise (load average ~4 during the
+measurement). Detection runs one probe worker (~0.15 s) once per process.
+
+Environment: `LOWRES_RL_REQUIRE_ISOLATION=1` (missing namespaces: error), `LOWRES_RL_ISOLATION=
+namespaces|none` (cap the layer tried: to test the fallbacks, or where bwrap misbehaves),
+`LOWRES_RL_CGROUPS=0` (no cgroups), `LOWRES_RL_WORKER_MEMORY_MB` (the per-worker memory ceiling).
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import logging
@@ -80,6 +95,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from lowres_rl.cgroups import Cgroups
+
 log = logging.getLogger(__name__)
 
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SWI_HOME_DIR", "SBCL_HOME", "LD_LIBRARY_PATH")
@@ -89,9 +106,10 @@ SANDBOX_UID = 65534          # the uid (and gid) programs see inside bwrap
 WORKDIR_TMPFS = 64 << 20     # bytes: the worker's directory (captures, program files)
 TMP_TMPFS = 32 << 20         # bytes: private /tmp
 SHM_TMPFS = 16 << 20         # bytes: private /dev/shm
-PIDS_MAX = 128               # processes and threads per worker sandbox (cgroup)
-WORKER_MEMORY_MB = 5120      # per worker sandbox, all its processes and tmpfs pages (cgroup)
 HIDDEN = ("/root", "/home")  # hidden like the caller's home (re-binding what the worker needs)
+
+
+_PIDNS = False  # set once the chosen layer gives workers their own PID namespace
 
 
 class IsolationError(RuntimeError):
@@ -105,6 +123,8 @@ def worker_environment(workdir: str) -> dict[str, str]:
     env.setdefault("LANG", "C.UTF-8")
     env.update(HOME=workdir, TMPDIR=workdir, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
                PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    if _PIDNS:  # the worker may then treat every other process it sees as a program's leftover
+        env["LOWRES_RL_PIDNS"] = "1"
     return env
 
 
@@ -114,7 +134,7 @@ def worker_environment(workdir: str) -> dict[str, str]:
 class _Layer:
     name: str                                   # bwrap, namespaces, none
     prefix: Callable[[str], list[str]]          # workdir -> command prefix (namespaces only)
-    cgroups: "_Cgroups | None" = None
+    cgroups: "Cgroups | None" = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -122,11 +142,30 @@ class _Layer:
         return self.name + ("+cgroup" if self.cgroups and self.name != "none" else "")
 
 
-@functools.cache
+_chosen: _Layer | None = None
+_choosing = threading.Lock()
+
+
 def _layer() -> _Layer:
+    """The layer for this process: detected by the first caller, while any other waits."""
+    global _chosen, _PIDNS
+    with _choosing:
+        if _chosen is None:
+            _chosen = _detect()
+            _PIDNS = _chosen.name in ("bwrap", "namespaces")
+        return _chosen
+
+
+def _detect() -> _Layer:
     notes: list[str] = []
-    cgroups = _Cgroups.create(notes)
-    if shutil.which("bwrap"):
+    ceiling = os.environ.get("LOWRES_RL_ISOLATION", "bwrap")  # the strongest layer to try
+    if ceiling not in ("bwrap", "namespaces", "none"):
+        notes.append(f"LOWRES_RL_ISOLATION={ceiling!r} is not bwrap, namespaces or none: ignored")
+        ceiling = "bwrap"
+    if ceiling != "bwrap":
+        notes.append(f"LOWRES_RL_ISOLATION={ceiling}")
+    cgroups = Cgroups.create(notes) if ceiling != "none" else None
+    if ceiling == "bwrap" and shutil.which("bwrap"):
         try:
             hidden = _hidden_dirs()
         except OSError as exc:
@@ -135,7 +174,7 @@ def _layer() -> _Layer:
             layer = _Layer("bwrap", lambda workdir: _bwrap(workdir, hidden), cgroups, notes)
             if _verify(layer, notes, strict=True):
                 return layer
-    if shutil.which("unshare"):
+    if ceiling in ("bwrap", "namespaces") and shutil.which("unshare"):
         command = UNSHARE if os.geteuid() == 0 else [UNSHARE[0], "--user", "--map-root-user", *UNSHARE[1:]]
         layer = _Layer("namespaces", lambda workdir: list(command), cgroups, notes)
         if _verify(layer, notes, strict=False):
@@ -273,7 +312,7 @@ def _hidden_dirs() -> list[tuple[str, list[str]]]:
     home = os.path.realpath(os.path.expanduser("~"))
     candidates = sorted({os.path.realpath(d) for d in (home, *HIDDEN) if os.path.isdir(d)} - {"/"})
     homes = [d for d in candidates if not any(_under(d, other) for other in candidates if other != d)]
-    needed = _needed_paths()
+    needed = _needed_paths(["/tmp", *homes])
     result = []
     for directory in ["/tmp", *(d for d in homes if not _under(d, "/tmp"))]:
         keep = sorted({p for p in needed if _under(p, directory)})
@@ -286,7 +325,7 @@ def _hidden_dirs() -> list[tuple[str, list[str]]]:
     return result
 
 
-def _needed_paths() -> set[str]:
+def _needed_paths(hidden: list[str]) -> set[str]:
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.executable,
              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))), *sys.path]
     try:
@@ -301,6 +340,8 @@ def _needed_paths() -> set[str]:
     for key in ("PATH", "LD_LIBRARY_PATH", "SWI_HOME_DIR", "SBCL_HOME"):
         paths += os.environ.get(key, "").split(os.pathsep)
     for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not any(_under(os.path.realpath(directory or "."), h) for h in hidden):
+            continue
         try:
             links = [e.path for e in os.scandir(directory) if e.is_symlink()]
         except OSError:
@@ -320,237 +361,3 @@ def _under(path: str, directory: str) -> bool:
 
 
 # -- cgroups ------------------------------------------------------------------------------------
-
-_ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
-
-
-class _Cgroups:
-    """Per-worker cgroups under a group of this process's own, in every writable hierarchy that
-    has the pids controller (v1: pids, memory, cpu hierarchies; v2: one unified hierarchy)."""
-
-    def __init__(self, parents: dict[str, str], v2: bool) -> None:
-        self.parents = parents           # controller (or "unified") -> our group's directory
-        self.v2 = v2
-        self.memory_mb = _env_int("LOWRES_RL_WORKER_MEMORY_MB", WORKER_MEMORY_MB)
-        self._live: dict[str, list[str]] = {}   # workdir -> its cgroup directories
-        self._lock = threading.Lock()
-
-    def summary(self) -> str:
-        kinds = sorted(self.parents) if not self.v2 else ["v2"]
-        return f"pids.max={PIDS_MAX}, memory={self.memory_mb}MB, cpu=1 core ({', '.join(kinds)})"
-
-    @classmethod
-    def create(cls, notes: list[str]) -> "_Cgroups | None":
-        if os.environ.get("LOWRES_RL_CGROUPS") == "0":
-            return None
-        try:
-            found = cls._v1() or cls._v2()
-        except OSError as exc:
-            found = None
-            notes.append(f"cgroups unusable: {exc}")
-        if found is None:
-            return None
-        found._sweep_stale()
-        atexit.register(found._at_exit)
-        return found
-
-    @classmethod
-    def _v1(cls) -> "_Cgroups | None":
-        mounts = _cgroup_mounts()
-        own = _own_cgroups()
-        parents: dict[str, str] = {}
-        for controller in ("pids", "memory", "cpu"):
-            if controller not in mounts:
-                continue
-            base = os.path.join(mounts[controller], own.get(controller, "/").lstrip("/"))
-            group = os.path.join(base, f"lowres-{os.getpid()}")
-            try:
-                os.makedirs(group, exist_ok=True)
-                _write(os.path.join(group, "cgroup.procs"), None)  # writable?
-            except OSError:
-                if controller == "pids":
-                    return None
-                continue
-            parents[controller] = group
-        if "pids" not in parents:
-            return None
-        return cls(parents, v2=False)
-
-    @classmethod
-    def _v2(cls) -> "_Cgroups | None":
-        mount = _cgroup_mounts().get("unified")
-        if mount is None:
-            return None
-        base = os.path.join(mount, _own_cgroups().get("", "/").lstrip("/"))
-        available = _read(os.path.join(base, "cgroup.controllers")).split()
-        if "pids" not in available:
-            return None
-        wanted = [c for c in ("pids", "memory", "cpu") if c in available]
-        enabled = _read(os.path.join(base, "cgroup.subtree_control")).split()
-        for controller in wanted:
-            if controller not in enabled:
-                try:
-                    _write(os.path.join(base, "cgroup.subtree_control"), f"+{controller}")
-                except OSError:
-                    if controller == "pids":
-                        return None
-        group = os.path.join(base, f"lowres-{os.getpid()}")
-        os.makedirs(group, exist_ok=True)
-        enabled = _read(os.path.join(base, "cgroup.subtree_control")).split()
-        try:
-            _write(os.path.join(group, "cgroup.subtree_control"),
-                   " ".join(f"+{c}" for c in wanted if c in enabled))
-        except OSError:
-            os.rmdir(group)
-            return None
-        return cls({"unified": group}, v2=True)
-
-    def enter(self, workdir: str) -> list[str]:
-        """Make the worker's cgroups; the command prefix that moves the worker into them."""
-        self.sweep()
-        name = os.path.basename(workdir.rstrip("/"))
-        made: list[str] = []
-        for controller, parent in self.parents.items():
-            group = os.path.join(parent, name)
-            os.makedirs(group, exist_ok=True)
-            made.append(group)
-            for file, value in self._limits(controller):
-                try:
-                    _write(os.path.join(group, file), value)
-                except OSError:
-                    pass  # that knob is missing here; the others still apply
-        with self._lock:
-            self._live[workdir] = made
-        return ["/bin/sh", "-c", _ENTER, "sh", *(os.path.join(g, "cgroup.procs") for g in made), "--"]
-
-    def _limits(self, controller: str) -> list[tuple[str, str]]:
-        memory = str(self.memory_mb << 20)
-        if self.v2:
-            return [("pids.max", str(PIDS_MAX)), ("memory.max", memory), ("memory.swap.max", "0"),
-                    ("cpu.max", "100000 100000")]
-        return {"pids": [("pids.max", str(PIDS_MAX))],
-                "memory": [("memory.limit_in_bytes", memory)],
-                "cpu": [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "100000")]}[controller]
-
-    def sweep(self) -> None:
-        """Remove the cgroups of workers whose directory is gone (the pool removes it last)."""
-        with self._lock:
-            for workdir, groups in list(self._live.items()):
-                if os.path.exists(workdir):
-                    continue
-                left = [g for g in groups if not _rmdir(g)]
-                if left:
-                    self._live[workdir] = left
-                else:
-                    del self._live[workdir]
-
-    def remove_all(self) -> None:
-        with self._lock:
-            self._live.clear()
-        for parent in self.parents.values():
-            _remove_tree(parent)
-
-    def _at_exit(self) -> None:
-        # Runs before lowres_rl.sandbox's own exit hook (registered earlier): close the pools
-        # first, so that the workers are dead and their groups empty.
-        sandbox = sys.modules.get("lowres_rl.sandbox")
-        if sandbox is not None:
-            try:
-                sandbox._close_all()
-            except Exception:  # noqa: BLE001
-                pass
-        self.remove_all()
-
-    def _sweep_stale(self) -> None:
-        """Groups left by earlier processes that died without cleaning up (their pid is gone)."""
-        for parent in self.parents.values():
-            base = os.path.dirname(parent)
-            try:
-                entries = os.listdir(base)
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.startswith("lowres-") and entry[7:].isdigit() and not _alive(int(entry[7:])):
-                    _remove_tree(os.path.join(base, entry))
-
-
-def _cgroup_mounts() -> dict[str, str]:
-    """controller -> mount point for v1 hierarchies; "unified" -> the v2 mount point."""
-    found: dict[str, str] = {}
-    with open("/proc/self/mounts") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) < 4:
-                continue
-            if fields[2] == "cgroup2":
-                found.setdefault("unified", fields[1])
-            elif fields[2] == "cgroup":
-                for option in fields[3].split(","):
-                    if option in ("pids", "memory", "cpu"):
-                        found.setdefault(option, fields[1])
-    return found
-
-
-def _own_cgroups() -> dict[str, str]:
-    """controller -> this process's cgroup path ("" -> its v2 path)."""
-    found: dict[str, str] = {}
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            for controller in controllers.split(","):
-                found[controller] = path
-    return found
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def _write(path: str, value: str | None) -> None:
-    if value is None:  # only check that it can be opened for writing
-        os.close(os.open(path, os.O_WRONLY))
-        return
-    with open(path, "w") as f:
-        f.write(value)
-
-
-def _rmdir(path: str) -> bool:
-    try:
-        os.rmdir(path)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _remove_tree(group: str) -> None:
-    """Remove a cgroup and its (empty) children, deepest first; busy ones stay."""
-    try:
-        children = [e.path for e in os.scandir(group) if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return
-    for child in children:
-        _remove_tree(child)
-    _rmdir(group)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default

@@ -174,7 +174,10 @@ class Pool:
             execution = Execution(Status.CRASHED, error=f"malformed reply from worker: {exc}")
         self._finish(worker, results, execution)
         worker.served += 1
-        if worker.served >= self.recycle_after:
+        if message.get("retire"):  # the program left threads or processes behind
+            log.debug("%s worker %d retires: %s", self.name, worker.proc.pid, message["retire"])
+            self._retire(worker)
+        elif worker.served >= self.recycle_after:
             self._retire(worker)
 
     def _finish(self, worker: _Worker, results: list[Execution | None], execution: Execution) -> None:

@@ -21,6 +21,8 @@ from lowres_rl.languages import Execution, Limits, Status, load_language
 from lowres_rl.protocol import read_message, write_message
 
 CAPTURE_LIMIT = 8 << 20  # RLIMIT_FSIZE: printing more than this fails instead of filling the disk
+LAZY_THREADS = 1         # threads a runtime may start by itself after start-up (SWI's alarm thread,
+                         # SBCL's finalizer): more than that, left after a program, retire the worker
 
 
 def _take_protocol_fds() -> tuple[BinaryIO, BinaryIO]:
@@ -77,6 +79,63 @@ def _execute(interpreter: Any, request: dict[str, Any], limits: Limits) -> dict[
     return execution.to_dict()
 
 
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
+def _strays(keep: set[int]) -> list[int]:
+    """Live processes in this PID namespace other than `keep` (zombies are harmless: skipped)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in keep:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            found.append(int(entry))
+    return found
+
+
+class _Leftovers:
+    """What a program left running once it returned: threads beyond what the runtimes start by
+    themselves (in this process and in the interpreter's helper processes, e.g. SBCL), and, inside
+    a PID namespace (LOWRES_RL_PIDNS=1, set by lowres_rl.isolation), any process other than this
+    worker, the namespace's init and the helpers. Either would run on into the next programs, so
+    the worker then retires: it says so in its reply and exits; the pool kills the sandbox."""
+
+    def __init__(self, interpreter: Any) -> None:
+        self._helper_pids = getattr(interpreter, "helper_pids", lambda: [])
+        self._pidns = os.environ.get("LOWRES_RL_PIDNS") == "1"
+        self._allowed: dict[int, int] = {}
+
+    def before(self) -> None:
+        for pid in [os.getpid(), *self._helper_pids()]:
+            self._allowed.setdefault(pid, _threads(pid) + LAZY_THREADS)
+
+    def after(self) -> str:
+        helpers = list(self._helper_pids())
+        for pid in [os.getpid(), *helpers]:
+            count = _threads(pid)
+            if count > self._allowed.setdefault(pid, count + LAZY_THREADS):
+                return f"the program left threads running ({count} in process {pid})"
+        if self._pidns:
+            strays = _strays({1, os.getpid(), *helpers})
+            if strays:
+                for pid in strays:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                return f"the program left {len(strays)} process(es) running"
+        return ""
+
+
 def main() -> None:
     log = os.fdopen(os.dup(2), "w")  # worker.log: why this worker died, for the pool to report
     try:
@@ -97,9 +156,17 @@ def _serve() -> None:
     language = load_language(init["language"])
     interpreter = language.interpreter(limits)
     write_message(proto_out, {"ready": True, "pid": os.getpid()})
+    leftovers = _Leftovers(interpreter)
     while (request := read_message(proto_in)) is not None:
         request_limits = Limits(**request["limits"])
-        write_message(proto_out, _execute(interpreter, request, request_limits))
+        leftovers.before()
+        reply = _execute(interpreter, request, request_limits)
+        retire = leftovers.after()
+        if retire:
+            reply["retire"] = retire
+        write_message(proto_out, reply)
+        if retire:
+            return  # the pool retires this worker on reading the reply; exiting ends the sandbox
 
 
 if __name__ == "__main__":

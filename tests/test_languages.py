@@ -233,7 +233,10 @@ def test_global_state_does_not_leak_into_the_next_program(lang: str) -> None:
     poison, victim, status, answer = POISONS[lang]
     try:
         [first] = run(lang, [poison], workers=1)
-        assert (first.status, first.answer) == (Status.OK, "1")
+        if lang == "prolog" and first.status is Status.RUNTIME_ERROR:
+            assert "permission" in first.error.lower(), first  # guard.pl refuses the cross-module assert
+        else:
+            assert (first.status, first.answer) == (Status.OK, "1")
         [second] = run(lang, [victim], workers=1)
         assert second.status is status, second
         assert second.answer == answer

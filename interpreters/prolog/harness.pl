@@ -12,6 +12,7 @@
 :- use_module(library(time)).
 :- use_module(library(http/json)).
 :- use_module(library(clpq)).
+:- use_module(guard).
 
 :- set_prolog_flag(stack_limit, 268435456).
 
@@ -22,7 +23,7 @@
 user:message_hook(Term, Kind, Lines) :-
     capturing,
     memberchk(Kind, [error, warning]),
-    with_output_to(string(Text), print_message_lines(current_output, '', Lines)),
+    safe_message_lines(Term, Lines, Text),
     assertz(captured(Kind, Term-Text)).
 
 lowres_run(CodeFile, QueryFile, Seconds, Inferences, Json) :-
@@ -63,14 +64,14 @@ load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result) :-
     ->  outcome_result(LoadOutcome, Result)
     ;   captured(error, Term-Text)
     ->  load_error_status(Term, Status), Result = result(Status, '', Text)
-    ;   limited(Seconds, Inferences, M:Goal, Outcome),
+    ;   limited(Seconds, Inferences, (guard_goal(M:Goal), M:Goal), Outcome),
         query_result(Outcome, Bindings, Result)
     ).
 
 load_code(M, Code) :-
     setup_call_cleanup(
         ( open_string(Code, S), assertz(capturing) ),
-        load_files(M:program, [stream(S), module(M), silent(true)]),
+        guarded_load(M, S, load_files(M:program, [stream(S), module(M), silent(true)])),
         ( retractall(capturing), close(S) )).
 
 %   limited(+Seconds, +Inferences, :Goal, -Outcome): Outcome is true, false, or error(E).
@@ -110,13 +111,7 @@ number_text(V, Text) :- format(atom(Text), '~w', [V]).
 
 message_text(time_limit_exceeded, 'time limit exceeded') :- !.
 message_text(inference_limit_exceeded, 'inference limit exceeded') :- !.
-message_text(E, Text) :-
-    catch(message_to_codes(E, Text0), _, fail), !, Text = Text0.
-message_text(E, Text) :- format(atom(Text), '~q', [E]).
-
-message_to_codes(E, Text) :-
-    '$messages':translate_message(E, Lines, []),
-    with_output_to(string(Text), print_message_lines(current_output, '', Lines)).
+message_text(E, Text) :- safe_message_text(E, Text).
 
 result_json(result(Status, Answer, Error), Warnings, Json) :-
     with_output_to(string(Json),

@@ -62,6 +62,10 @@ class LispInterpreter:
         self._pending = b""
         self._eof = False  # SBCL closed its output: it died, as opposed to overrunning a deadline
 
+    def helper_pids(self) -> list[int]:
+        """The SBCL process: the worker's own helper, not a program's leftover."""
+        return [self._proc.pid] if self._proc is not None and self._proc.poll() is None else []
+
     def _stop(self) -> None:
         if self._proc is not None:
             self._proc.send_signal(signal.SIGKILL)
