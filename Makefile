@@ -2,8 +2,8 @@
 .PHONY: demo setup test
 
 setup:
-	@command -v swipl >/dev/null && command -v sbcl >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq swi-prolog-nox sbcl)
+	@command -v swipl >/dev/null && command -v sbcl >/dev/null && command -v bwrap >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq swi-prolog-nox sbcl bubblewrap)
 	python -m pip install -q torch==2.13.0
 	python -m pip install -q -e ".[dev]"
 
