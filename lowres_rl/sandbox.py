@@ -27,6 +27,7 @@ import tempfile
 import time
 import weakref
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -198,10 +199,10 @@ class Pool:
         workdir = tempfile.mkdtemp(prefix=f"lowres-{self.name}-")
         log_file = open(os.path.join(workdir, "worker.log"), "wb")
         command = [*self._wrapper(workdir), sys.executable, "-m", "lowres_rl.worker"]
-        proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
+        proc = _SPAWNER.submit(
+            subprocess.Popen, command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
             cwd=workdir, env=worker_environment(workdir), start_new_session=True, bufsize=0,
-        )
+        ).result()
         log_file.close()
         os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
         worker = _Worker(proc, workdir)
@@ -264,6 +265,12 @@ def _kill(worker: _Worker) -> None:
 
 
 _live_pools: "weakref.WeakSet[Pool]" = weakref.WeakSet()
+
+# Every worker is started from this one long-lived thread. A sandbox layer may tie the worker's
+# life to its parent (bwrap --die-with-parent, i.e. PR_SET_PDEATHSIG), and Linux counts the
+# *thread* that forked as the parent: a worker started from a short-lived thread (a grader's
+# per-language thread, an async reward function) would be killed when that thread ends.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lowres-spawner")
 
 
 @atexit.register

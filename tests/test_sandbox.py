@@ -205,3 +205,17 @@ def test_worker_dying_between_batches_costs_no_program(make_pool) -> None:
     time.sleep(0.2)
     results = pool.run(jobs("hy", QUICK["hy"], 3))
     assert [(r.status, r.answer) for r in results] == [(Status.OK, "42")] * 3
+
+
+def test_workers_outlive_the_thread_that_started_them(make_pool) -> None:
+    """bwrap's --die-with-parent is a parent-death signal, which Linux ties to the forking thread:
+    a pool started from a short-lived thread must keep its workers after that thread ends."""
+    pool = make_pool("hy", workers=2)
+    starter = threading.Thread(target=pool.run, args=(jobs("hy", QUICK["hy"], 2),))
+    starter.start()
+    starter.join()
+    pids = pool.pids()
+    time.sleep(0.3)  # a parent-death SIGKILL would have landed by now
+    results = pool.run(jobs("hy", QUICK["hy"], 4))
+    assert [(r.status, r.answer) for r in results] == [(Status.OK, "42")] * 4
+    assert pool.pids() == pids
