@@ -1,0 +1,30 @@
+"""The offline demo, shrunken: the whole pipeline (tiny model, warm start, evaluation, GRPO through
+the training command, evaluation, report) runs end to end and writes its report. No claim about
+learning here: `make demo` (python -m lowres_rl.demo) is the full run, outside the default suite."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lowres_rl import demo
+
+
+def test_quick_demo_writes_the_report(tmp_path: Path, capsys) -> None:
+    assert demo.main(["--quick", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| seed | language | before | after |" in out and "| 0 | prolog |" in out
+    for name in ("report.md", "rewards.png", "accuracy.png", "runs.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    [run] = json.loads((tmp_path / "runs.json").read_text())
+    assert set(run["before"]) == set(run["after"]) == {"prolog"}
+    assert 0.0 <= run["before"]["prolog"] <= 1.0 and 0.0 <= run["after"]["prolog"] <= 1.0
+    assert [step for step, _ in run["rewards"]] == [1, 2]  # the reward of each GRPO step was logged
+    assert (tmp_path / "report.md").read_text().count("![") == 2
+
+
+def test_bad_language_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="cobol"):
+        demo.main(["--quick", "--lang", "cobol", "--output-dir", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
