@@ -30,12 +30,13 @@ class DemoConfig:
     languages: tuple[str, ...] = ("prolog",)
     hidden_size: int = 128
     layers: int = 2
-    warm_steps: int = 600
+    warm_steps: int = 400
     warm_problems: int = 400
-    grpo_steps: int = 150
+    grpo_steps: int = 200
     generations: int = 8
     prompts_per_step: int = 2
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-4
+    temperature: float = 0.8
     eval_problems: int = 100
     max_new_tokens: int = 160
 
@@ -86,22 +87,20 @@ def prepare(config: DemoConfig, seed: int, root: Path) -> Path:
                       warm_problems=config.warm_problems)
 
 
-def measure(config: DemoConfig, model: Path, root: Path, name: str, adapter: Path | None = None) -> dict:
+def measure(config: DemoConfig, model: Path, root: Path, name: str) -> dict:
     """Greedy accuracy on the held-out problems, through `python -m lowres_rl.evaluate`."""
     from lowres_rl import evaluate
 
     argv = ["--lang", ",".join(config.languages), "--model", str(model), "--dataset", str(root / "heldout.jsonl"),
             "--bare-prompt", "--max-new-tokens", str(config.max_new_tokens), "--batch-size", "32",
             "--output-dir", str(root / name), "--workers", "2"]
-    if adapter is not None:
-        argv += ["--adapter", str(adapter)]
     if evaluate.main(argv) != 0:
         raise RuntimeError(f"evaluation {name} failed")
     return json.loads((root / name / "results.json").read_text())["figures"]
 
 
 def grpo(config: DemoConfig, model: Path, root: Path, seed: int) -> Path:
-    """GRPO with the real grader, through `python -m lowres_rl.train`; returns the adapter dir."""
+    """GRPO with the real grader, through `python -m lowres_rl.train`; returns the trained model's dir."""
     from lowres_rl import train
 
     output = root / "grpo"
@@ -112,8 +111,9 @@ def grpo(config: DemoConfig, model: Path, root: Path, seed: int) -> Path:
             "--per_device_train_batch_size", str(batch), "--num_generations", str(config.generations),
             "--gradient_accumulation_steps", "1", "--max_completion_length", str(config.max_new_tokens),
             "--learning_rate", str(config.learning_rate), "--warmup_steps", "0", "--weight_decay", "0",
-            "--lr_scheduler_type", "constant", "--lora_r", "16", "--lora_alpha", "32", "--lora_dropout", "0",
-            "--beta", "0", "--temperature", "1.0", "--timeout", "1", "--workers", "2",
+            "--lr_scheduler_type", "constant", "--use_peft", "false",  # a tiny model: train all of it
+            "--beta", "0", "--temperature", str(config.temperature), "--max_grad_norm", "1.0",
+            "--timeout", "1", "--workers", "2",
             "--output_dir", str(output), "--seed", str(seed), "--logging_steps", "1"]
     if train.main(argv) != 0:
         raise RuntimeError("GRPO training failed")
@@ -131,11 +131,11 @@ def run_seed(config: DemoConfig, seed: int, root: Path) -> dict:
     started = time.monotonic()
     model = prepare(config, seed, root)
     before = measure(config, model, root, "before")
-    adapter = grpo(config, model, root, seed)
-    after = measure(config, model, root, "after", adapter)
+    trained = grpo(config, model, root, seed)
+    after = measure(config, trained, root, "after")
     return {"seed": seed, "before": {k: v["accuracy"] for k, v in before.items()},
             "after": {k: v["accuracy"] for k, v in after.items()},
-            "rewards": reward_curve(adapter), "minutes": round((time.monotonic() - started) / 60, 1)}
+            "rewards": reward_curve(trained), "minutes": round((time.monotonic() - started) / 60, 1)}
 
 
 def table(runs: list[dict]) -> str:

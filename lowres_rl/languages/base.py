@@ -53,7 +53,7 @@ class Limits:
 
     timeout: float = 2.0              # wall seconds for loading the code plus the query
     memory_mb: int = 1024             # interpreter heap (SBCL dynamic space, Prolog stacks)
-    inferences: int = 20_000_000      # Prolog inference limit (stops runaway loops early)
+    inferences: int = 2_000_000       # Prolog inference limit: GSM8K programs need hundreds; loops stop in ~30 ms
     output_bytes: int = 16_384        # stdout/stderr kept per program (the rest is dropped)
 
     def __post_init__(self) -> None:
