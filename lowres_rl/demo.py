@@ -32,6 +32,7 @@ class DemoConfig:
     layers: int = 2
     warm_steps: int = 400
     warm_problems: int = 400
+    mistake_rate: float = 0.5   # share of warm-up programs with the template's slip (see below)
     grpo_steps: int = 200
     generations: int = 8
     prompts_per_step: int = 2
@@ -84,7 +85,7 @@ def prepare(config: DemoConfig, seed: int, root: Path) -> Path:
             f.writelines(json.dumps(to_row(p)) + "\n" for p in problems)
     return build_tiny(root / "warm", hidden_size=config.hidden_size, layers=config.layers, seed=seed,
                       warm_start_steps=config.warm_steps, warm_languages=config.languages,
-                      warm_problems=config.warm_problems)
+                      warm_problems=config.warm_problems, warm_mistake_rate=config.mistake_rate)
 
 
 def measure(config: DemoConfig, model: Path, root: Path, name: str) -> dict:

@@ -6,6 +6,7 @@ Usage::
     problems = generate(100, seed=0)          # round-robin over TEMPLATES
     problems[0].question, problems[0].answer  # "...", "42"
     problems[0].solutions["prolog"]           # code; query solve(X)
+    problems[0].mistakes["prolog"]            # the same program with one classic slip
     write_jsonl(problems, "synthetic.jsonl")  # GSM8K-shaped rows
 
 Each template draws names, items and numbers from ``random.Random(seed)`` and
@@ -14,13 +15,18 @@ answer (evaluated in Python), GSM8K-style reasoning, and Prolog, Common Lisp
 and Hy programs that recompute the answer from the problem's numbers: their
 default query (Prolog ``solve(X)``, Lisp/Hy ``(solve)``) yields the gold answer.
 Numbers are chosen so every division is exact and every result non-negative.
+
+Each template also names one classic slip (an operator misread in one step: adding the discount
+instead of subtracting it, say); ``mistakes`` holds the programs with that slip. They run, and
+give a wrong answer: the wrong-answer programs of tests and benchmarks, and the noise in the
+offline demo's warm-up data that GRPO has to learn away (lowres_rl.demo).
 """
 from __future__ import annotations
 
 import json
 import operator
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, Union
 
@@ -41,7 +47,9 @@ class Problem:
     """One word problem: question, gold answer, template and reference code.
 
     ``solutions`` maps "prolog", "lisp" and "hy" to program code whose default
-    query computes ``answer``; ``reasoning`` is the GSM8K-style worked text.
+    query computes ``answer``; ``reasoning`` is the GSM8K-style worked text;
+    ``mistakes`` maps the same languages to the program with the template's slip,
+    whose answer is ``mistake_answer`` (never equal to ``answer``).
     """
 
     question: str
@@ -49,6 +57,8 @@ class Problem:
     template: str
     solutions: dict[str, str]
     reasoning: str = ""
+    mistakes: dict[str, str] = field(default_factory=dict)
+    mistake_answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class _Spec:
     given: tuple[tuple[str, int], ...]
     steps: tuple[tuple[str, Expr], ...]  # (name, expression); the last is the answer
     style: str  # "inline", "facts" or "helper": varies the program shape
+    slip: tuple[str, str] = ("", "")  # (step name, operator it is misread as): the classic mistake
 
 
 def _bake_sale(r: random.Random) -> _Spec:
@@ -72,7 +83,7 @@ def _bake_sale(r: random.Random) -> _Spec:
     given = (("made", made), ("morning", morning), ("afternoon", afternoon), ("extra", extra))
     steps = (("sold", ("+", "morning", "afternoon")), ("remaining", ("-", "made", "sold")),
              ("total", ("+", "remaining", "extra")))
-    return _Spec(q, given, steps, "inline")
+    return _Spec(q, given, steps, "inline", ("total", "-"))  # the extra ones taken away
 
 
 def _road_trip(r: random.Random) -> _Spec:
@@ -85,7 +96,7 @@ def _road_trip(r: random.Random) -> _Spec:
     steps = (("leg_one", ("*", "speed_one", "hours_one")),
              ("leg_two", ("*", "speed_two", "hours_two")),
              ("distance", ("+", "leg_one", "leg_two")))
-    return _Spec(q, given, steps, "helper")
+    return _Spec(q, given, steps, "helper", ("leg_two", "+"))  # speed plus hours
 
 
 def _work_rate(r: random.Random) -> _Spec:
@@ -96,7 +107,7 @@ def _work_rate(r: random.Random) -> _Spec:
          f"a day for {days} days. How many {thing} does {name} pack in all?")
     given = (("rate", rate), ("hours", hours), ("days", days))
     steps = (("per_day", ("*", "rate", "hours")), ("packed", ("*", "per_day", "days")))
-    return _Spec(q, given, steps, "facts")
+    return _Spec(q, given, steps, "facts", ("packed", "+"))  # days added, not multiplied
 
 
 def _discount(r: random.Random) -> _Spec:
@@ -108,7 +119,7 @@ def _discount(r: random.Random) -> _Spec:
     given = (("price", price), ("pct", pct), ("qty", qty))
     steps = (("saving", ("//", ("*", "price", "pct"), 100)),
              ("sale_price", ("-", "price", "saving")), ("cost", ("*", "sale_price", "qty")))
-    return _Spec(q, given, steps, "helper")
+    return _Spec(q, given, steps, "helper", ("sale_price", "+"))  # the discount added
 
 
 def _percent_of_total(r: random.Random) -> _Spec:
@@ -122,7 +133,7 @@ def _percent_of_total(r: random.Random) -> _Spec:
     given = (("population", total), ("pct", pct))
     steps = (("part", ("//", ("*", "population", "pct"), 100)),
              ("others", ("-", "population", "part")))
-    return _Spec(q, given, steps, "facts")
+    return _Spec(q, given, steps, "facts", ("others", "+"))  # the part added, not removed
 
 
 def _comparison(r: random.Random) -> _Spec:
@@ -138,7 +149,7 @@ def _comparison(r: random.Random) -> _Spec:
     given = (("base_count", x), ("times", k), ("bonus", y))
     steps = (("scaled", ("*", "times", "base_count")), ("other_count", ("+", "scaled", "bonus")),
              ("gap", ("-", "other_count", "base_count")))
-    return _Spec(q, given, steps, "inline")
+    return _Spec(q, given, steps, "inline", ("gap", "+"))  # "more than" read as a sum
 
 
 def _boxes(r: random.Random) -> _Spec:
@@ -152,7 +163,7 @@ def _boxes(r: random.Random) -> _Spec:
     given = (("boxes", boxes), ("per_box", per_box), ("loose", loose), ("friends", friends))
     steps = (("boxed", ("*", "boxes", "per_box")), ("pile", ("+", "boxed", "loose")),
              ("share", ("//", "pile", "friends")))
-    return _Spec(q, given, steps, "helper")
+    return _Spec(q, given, steps, "helper", ("pile", "*"))  # loose ones multiplied in
 
 
 def _change(r: random.Random) -> _Spec:
@@ -165,7 +176,7 @@ def _change(r: random.Random) -> _Spec:
     given = (("qty", qty), ("price", price), ("extra_cost", other_price), ("bill", bill))
     steps = (("items_cost", ("*", "qty", "price")), ("spent", ("+", "items_cost", "extra_cost")),
              ("change", ("-", "bill", "spent")))
-    return _Spec(q, given, steps, "facts")
+    return _Spec(q, given, steps, "facts", ("spent", "-"))  # the extra item subtracted
 
 
 _BUILDERS: dict[str, Callable[[random.Random], _Spec]] = {
@@ -210,23 +221,33 @@ def _prefix(e: Expr, leaf: Callable[[str], str], div: str) -> str:
     return f"({op} {_prefix(e[1], leaf, div)} {_prefix(e[2], leaf, div)})"
 
 
-def _evaluate(spec: _Spec) -> dict[str, int]:
-    """Evaluate the steps in Python, rejecting inexact division or negatives."""
+def _evaluate(spec: _Spec, strict: bool = True) -> dict[str, int]:
+    """Evaluate the steps in Python; `strict` rejects inexact division or negatives (a slipped
+    program may well produce either)."""
     env = dict(spec.given)
 
     def ev(e: Expr) -> int:
         if not isinstance(e, tuple):
             return env[e] if isinstance(e, str) else e
         a, b = ev(e[1]), ev(e[2])
-        if e[0] == "//" and a % b:
+        if strict and e[0] == "//" and a % b:
             raise ValueError(f"inexact division {a} // {b}")
         return _PY_OPS[e[0]](a, b)
 
     for name, e in spec.steps:
         env[name] = ev(e)
-        if env[name] < 0:
+        if strict and env[name] < 0:
             raise ValueError(f"negative intermediate {name}={env[name]}")
     return env
+
+
+def _slipped(spec: _Spec) -> _Spec:
+    """The spec with its slip made: the named step's outermost operator replaced."""
+    name, op = spec.slip
+    steps = tuple((n, (op, *e[1:]) if n == name and isinstance(e, tuple) else e) for n, e in spec.steps)
+    if steps == spec.steps:
+        raise ValueError(f"slip {spec.slip} changes no step of {[n for n, _ in spec.steps]}")
+    return replace(spec, steps=steps)
 
 
 def _prolog(spec: _Spec) -> str:
@@ -288,15 +309,26 @@ def _hy(spec: _Spec) -> str:
     return "\n".join(head + [f"(defn solve []\n  {body})"]) + "\n"
 
 
+def _programs(spec: _Spec) -> dict[str, str]:
+    return {"prolog": _prolog(spec), "lisp": _lisp(spec), "hy": _hy(spec)}
+
+
 def _build(template: str, rng: random.Random) -> Problem:
-    """Draw one problem from ``template`` and render answer, reasoning and code."""
-    spec = _BUILDERS[template](rng)
-    env = _evaluate(spec)
+    """Draw one problem from ``template`` (again, in the rare draw where the slip happens to give
+    the right answer) and render answer, reasoning, code and the slipped code."""
+    while True:
+        spec = _BUILDERS[template](rng)
+        env = _evaluate(spec)
+        answer = env[spec.steps[-1][0]]
+        slipped = _slipped(spec)
+        wrong = _evaluate(slipped, strict=False)[spec.steps[-1][0]]
+        if wrong != answer:
+            break
     reasoning = "\n".join(
         f"{n.replace('_', ' ').capitalize()}: {_infix(e, lambda v: str(env[v]), '/')} = {env[n]}"
         for n, e in spec.steps)
-    solutions = {"prolog": _prolog(spec), "lisp": _lisp(spec), "hy": _hy(spec)}
-    return Problem(spec.question, str(env[spec.steps[-1][0]]), template, solutions, reasoning)
+    return Problem(spec.question, str(answer), template, _programs(spec), reasoning,
+                   mistakes=_programs(slipped), mistake_answer=str(wrong))
 
 
 def generate(n: int, seed: int = 0, templates: Sequence[str] | None = None) -> list[Problem]:

@@ -81,8 +81,9 @@ WARM_LANGUAGES = ("prolog", "lisp", "hy")  # the languages lowres_rl.synthetic w
 
 def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, vocab_size: int = 1024,
                seed: int = 0, warm_start_steps: int = 0, warm_languages: Sequence[str] = WARM_LANGUAGES,
-               warm_problems: int = 120) -> Path:
-    """Build and save a tiny model and tokenizer to `output_dir`; returns the path."""
+               warm_problems: int = 120, warm_mistake_rate: float = 0.0) -> Path:
+    """Build and save a tiny model and tokenizer to `output_dir`; returns the path. The warm start
+    (if any) uses `warm_mistake_rate` of slipped programs (see lowres_rl.warmup.synthetic_pairs)."""
     from transformers import AutoTokenizer
 
     output = Path(output_dir)
@@ -93,12 +94,14 @@ def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, v
     tokenizer.save_pretrained(output)
     model.save_pretrained(output)
     if warm_start_steps:  # with the tokenizer as every later user loads it
-        _warm(model, AutoTokenizer.from_pretrained(output), warm_start_steps, seed, warm_languages, warm_problems)
+        _warm(model, AutoTokenizer.from_pretrained(output), warm_start_steps, seed, warm_languages, warm_problems,
+              warm_mistake_rate)
         model.save_pretrained(output)
     return output
 
 
-def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], problems: int) -> None:
+def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], problems: int,
+          mistake_rate: float) -> None:
     """Supervised steps on synthetic problems, with a bare prompt (the question alone) and a fixed
     one-line reasoning, so responses stay short."""
     from lowres_rl.synthetic import generate
@@ -106,7 +109,7 @@ def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], pro
 
     pairs = synthetic_pairs(generate(problems, seed=seed * 1000 + 1), languages,
                             messages=lambda question, lang: [{"role": "user", "content": question}],
-                            reasoning=WARM_REASONING)
+                            reasoning=WARM_REASONING, mistake_rate=mistake_rate, seed=seed)
     warm_start(model, tokenizer, pairs, steps=steps, seed=seed)
 
 

@@ -25,16 +25,22 @@ Pair = tuple[Messages, str]  # (prompt messages, target response)
 
 def synthetic_pairs(problems: Sequence[Problem], languages: Sequence[str], variant: str = "paper",
                     messages: Callable[[str, str], Messages] | None = None,
-                    reasoning: str | None = None) -> list[Pair]:
+                    reasoning: str | None = None, mistake_rate: float = 0.0, seed: int = 0) -> list[Pair]:
     """(prompt, reference response) for every problem in every language. `messages` builds the
     prompt (default: the full prompt of lowres_rl.prompt); `reasoning` replaces the worked
-    reasoning with a fixed line (short responses make tiny-model runs fast)."""
+    reasoning with a fixed line (short responses make tiny-model runs fast). With `mistake_rate`
+    that share of the responses, drawn with `seed`, holds the problem's slipped program instead
+    (Problem.mistakes): a model warmed up on them writes right and wrong programs, as a weak base
+    model does, and only a reward can tell it which are which."""
+    if not 0.0 <= mistake_rate <= 1.0:
+        raise ValueError(f"mistake_rate must lie in [0, 1], got {mistake_rate!r}")
     make = messages or (lambda question, lang: build_messages(question, lang, variant=variant))
+    rng = random.Random(seed)
     pairs = []
     for problem in problems:
         for lang in languages:
-            example = Example(problem.question, reasoning or problem.reasoning, problem.solutions[lang],
-                              shown_query(lang))
+            programs = problem.mistakes if rng.random() < mistake_rate else problem.solutions
+            example = Example(problem.question, reasoning or problem.reasoning, programs[lang], shown_query(lang))
             pairs.append((make(problem.question, lang), render_response(example, variant)))
     return pairs
 

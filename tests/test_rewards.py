@@ -163,13 +163,13 @@ ROWS: list[Row] = [
     Row("lisp-runtime-error", "lisp", response('(defun solve () (error "no apples"))', "(solve)"), "42", Q42,
         "runtime_error", D(1.0, execution=-0.5, reward=1.0), P(X, 0.5, 0.5, -1.0)),
     Row("lisp-undefined-function", "lisp", response("(defun solve () (pack-apples 6 7))", "(solve)"), "42", Q42,
-        "runtime_error", D(1.0, execution=-0.5, lint=-0.25, reward=1.0)),  # warned as undefined too
+        "runtime_error", D(1.0, execution=-0.5, reward=1.0)),  # interpreted: no compile-time warning
     Row("lisp-timeout", "lisp", response("(defun solve () (loop))", "(solve)"), "42", Q42, "timeout",
         D(1.0, execution=-1.0, reward=1.0), P(X, 0.5, 0.5, 0.0)),
     Row("lisp-nil", "lisp", response("(defun solve () nil)", "(solve)"), "42", Q42, "ok",
         D(1.0, reward=1.0), P(X, 0.5, 0.5, -0.5)),
-    Row("lisp-lint", "lisp", response("(defun solve () (let ((unused 1)) (* 6 7)))", "(solve)"), "42", Q42, "ok",
-        D(1.0, 1.0, lint=-0.25, reward=3.0)),
+    Row("lisp-lint", "lisp", response('(defun solve () (warn "counted twice?") (* 6 7))', "(solve)"), "42", Q42,
+        "ok", D(1.0, 1.0, lint=-0.25, reward=3.0)),
     Row("lisp-hardcoded", "lisp", response("(defun solve () 42)", "(solve)"), "42", Q42, "ok",
         D(1.0, 0.0, hardcoded=1.0, reward=1.0), P(X, 0.5, 0.5, 1.0)),
     Row("lisp-missing-query-block", "lisp", response(LI, None), "42", Q42, "ok", D(0.6, 1.0, reward=2.6)),
@@ -317,9 +317,10 @@ def test_huge_integer_answer_is_graded_not_crashed():
 
 def test_one_multiline_lisp_warning_is_one_lint_penalty():
     grader = Grader(limits=LIMITS)
-    [grade] = grader.grade([response("(defun solve () (/ 6 0))", "(solve)")], ["42"], "lisp", [Q42])
+    [grade] = grader.grade([response('(defun solve () (warn "line one~%line two") (/ 6 0))', "(solve)")],
+                           ["42"], "lisp", [Q42])
     assert grade.status == "runtime_error"
-    assert grade.scores["lint"] == -0.25, grade.warnings
+    assert grade.warnings == ["line one\nline two"] and grade.scores["lint"] == -0.25, grade.warnings
 
 
 # -- hard-coding -------------------------------------------------------------------------------

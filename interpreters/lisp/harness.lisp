@@ -1,7 +1,7 @@
 ;;;; harness.lisp -- a persistent SBCL that runs model-written programs, one request at a time.
 ;;;;
-;;;; Request on stdin:  a header line `(NONCE SECONDS MAX-OUTPUT CODE-LENGTH QUERY-LENGTH)`, then
-;;;; exactly CODE-LENGTH characters of code and QUERY-LENGTH characters of query.
+;;;; Request on stdin:  a header line `(NONCE SECONDS STEPS MAX-OUTPUT CODE-LENGTH QUERY-LENGTH)`,
+;;;; then exactly CODE-LENGTH characters of code and QUERY-LENGTH characters of query.
 ;;;; Reply on stdout:   a line `NONCE STATUS`, then four escaped lines: answer, output, error,
 ;;;; warnings (joined by the ASCII unit separator, code 31, before escaping). Escaping: \ -> \\,
 ;;;; newline -> \n, CR -> \r.
@@ -10,13 +10,74 @@
 ;;;; (*read-base*, *print-base*, ...) changes only that program's binding, never the harness's.
 ;;;;
 ;;;; Each program is read (with *read-eval* off) and evaluated in a fresh package that uses only
-;;;; COMMON-LISP, then the package is deleted, so no definition leaks into the next program. Symbols
-;;;; of other packages (sb-ext:exit, sb-ext:run-program, ...) are refused before anything runs.
-;;;; The time limit is sb-ext:with-timeout; the Python side kills this process if a program
-;;;; swallows that too.
+;;;; LOWRES-CL (COMMON-LISP with counting loops, below), then the package is deleted, so no
+;;;; definition leaks into the next program. Symbols of other packages (sb-ext:exit,
+;;;; sb-ext:run-program, ...) are refused before anything runs.
+;;;;
+;;;; Programs are evaluated by SBCL's interpreter (sb-eval), not compiled: compiling a typical
+;;;; GSM8K program costs about 0.5 ms, interpreting it about 0.02 ms, and such programs run for
+;;;; microseconds. The price: no compile-time style-warnings (a runtime WARN is still captured).
+;;;;
+;;;; Two limits. A step budget, like Prolog's inference limit: LOWRES-CL's DEFUN, LABELS, FLET,
+;;;; LOOP, DO, DO*, DOTIMES and DOLIST count one step per call or iteration, and past the budget
+;;;; they THROW to a tag no program can name (HANDLER-CASE cannot catch a throw), so a runaway loop
+;;;; ends in about 0.1 s without a kill. Loops it does not see (cl:loop written out, TAGBODY/GO)
+;;;; meet the wall-clock limit, sb-ext:with-timeout; the Python side kills this process if a
+;;;; program swallows that too.
 
 (defpackage :lowres-harness (:use :cl))
 (in-package :lowres-harness)
+
+(defvar *steps* 0 "Steps the running program may still take.")
+(declaim (type fixnum *steps*))
+
+;;; Interpreted calls take far more stack than compiled ones, and SBCL cannot always recover
+;;; from exhausting it ("Control stack exhausted while pseudo-atomic" ends the process), so a
+;;; counted call also refuses to go deeper than 3/4 of the 8 MB stack lowres_rl gives SBCL.
+(defparameter *stack-floor* (- (sb-sys:sap-int (sb-kernel:current-sp)) (* 6 1024 1024)))
+
+(defun tick ()
+  (when (minusp (decf *steps*))
+    (throw 'step-limit :exceeded))
+  (when (< (sb-sys:sap-int (sb-kernel:current-sp)) *stack-floor*)
+    (throw 'step-limit :deep)))
+
+(defparameter +counted+ '("DEFUN" "LABELS" "FLET" "LOOP" "DO" "DO*" "DOTIMES" "DOLIST"))
+
+(defpackage :lowres-cl (:use :cl) (:shadow . #.+counted+))
+(do-external-symbols (symbol :cl)
+  (unless (member (symbol-name symbol) +counted+ :test #'string=)
+    (export (list symbol) :lowres-cl)))  ; a list, or NIL would be exported as no symbols at all
+(export (mapcar (lambda (name) (find-symbol name :lowres-cl)) +counted+) :lowres-cl)
+
+(defun counted-body (body &optional doc-allowed)
+  "BODY with a step counted first, after its documentation and declarations."
+  (multiple-value-bind (forms decls doc) (sb-int:parse-body body doc-allowed t)
+    `(,@(when doc (list doc)) ,@decls (tick) ,@forms)))
+
+(defun counted-definitions (definitions)
+  (mapcar (lambda (d) `(,(first d) ,(second d) ,@(counted-body (cddr d) t))) definitions))
+
+(defmacro lowres-cl::defun (name lambda-list &body body)
+  `(cl:defun ,name ,lambda-list ,@(counted-body body t)))
+(defmacro lowres-cl::labels (definitions &body body)
+  `(cl:labels ,(counted-definitions definitions) ,@body))
+(defmacro lowres-cl::flet (definitions &body body)
+  `(cl:flet ,(counted-definitions definitions) ,@body))
+(defmacro lowres-cl::loop (&rest clauses)
+  (if (every #'consp clauses)                     ; the simple LOOP: a body of compound forms
+      `(cl:loop (tick) ,@clauses)
+      `(cl:loop ,@clauses do (tick))))            ; the extended LOOP: one more DO clause
+(defmacro lowres-cl::do (bindings end &body body)
+  `(cl:do ,bindings ,end ,@(counted-body body)))
+(defmacro lowres-cl::do* (bindings end &body body)
+  `(cl:do* ,bindings ,end ,@(counted-body body)))
+(defmacro lowres-cl::dotimes (spec &body body)
+  `(cl:dotimes ,spec ,@(counted-body body)))
+(defmacro lowres-cl::dolist (spec &body body)
+  `(cl:dolist ,spec ,@(counted-body body)))
+
+(sb-ext:lock-package :lowres-cl)  ; a program cannot redefine the counting macros for the next one
 
 (defvar *counter* 0)
 (defvar *real-output* *standard-output*)
@@ -77,6 +138,7 @@
                      ((symbolp x)
                       (let ((home (symbol-package x)))
                         (when (and home (not (member home (list package (find-package :cl)
+                                                               (find-package :lowres-cl)
                                                                (find-package :keyword)))))
                           (return-from foreign-symbol x))))
                      ((consp x) (setf (gethash x seen) t) (walk (car x)) (walk (cdr x)))
@@ -85,9 +147,10 @@
       (walk form)
       nil)))
 
-(defun run-program (code query seconds output warnings)
+(defun run-program (code query seconds steps output warnings)
   "Returns (values status answer error)."
-  (let ((package (make-package (format nil "PROGRAM-~d" (incf *counter*)) :use '(:cl))))
+  (let ((package (make-package (format nil "PROGRAM-~d" (incf *counter*)) :use '(:lowres-cl)))
+        (*steps* steps))
     (unwind-protect
          (handler-case
              (let* ((forms (handler-case (read-forms code package)
@@ -111,14 +174,27 @@
                                            (push (describe-condition w) (car warnings))
                                            (muffle-warning w))))
                    (sb-ext:with-timeout seconds
-                     (dolist (form forms) (eval form))
-                     (let ((value (eval (first query-forms))))
-                       (values "ok" (answer-text value) "")))))))
+                     (evaluate forms (first query-forms) steps))))))
            (sb-ext:timeout () (values "timeout" "" "time limit exceeded"))
            (storage-condition (c) (values "memory" "" (describe-condition c)))
            (sb-sys:interactive-interrupt () (values "runtime_error" "" "interrupted"))
            (error (c) (values "runtime_error" "" (describe-condition c))))
       (ignore-errors (delete-package package)))))
+
+(defun evaluate (forms query steps)
+  "Evaluate the program's FORMS then its QUERY, interpreted, within the step budget; returns
+(values status answer error). A program that ran out of steps is out whatever it did next."
+  (let* ((sb-ext:*evaluator-mode* :interpret)
+         (value nil)
+         (outcome (catch 'step-limit
+                    (dolist (form forms) (eval form))
+                    (setf value (eval query))
+                    :done)))
+    (cond ((eq outcome :deep)
+           (values "memory" "" "recursion too deep: control stack nearly exhausted"))
+          ((or (eq outcome :exceeded) (minusp *steps*))
+           (values "timeout" "" (format nil "step limit exceeded (~d loop iterations and calls)" steps)))
+          (t (values "ok" (answer-text value) "")))))
 
 (defun serve ()
   (loop
@@ -126,7 +202,7 @@
                     (if line
                         (with-standard-io-syntax (let ((*read-eval* nil)) (read-from-string line)))
                         (sb-ext:exit :code 0 :abort t)))))
-      (destructuring-bind (nonce seconds max-output code-length query-length) header
+      (destructuring-bind (nonce seconds steps max-output code-length query-length) header
         (let ((code (make-string code-length))
               (query (make-string query-length))
               (output (make-instance 'capped-output :room max-output))
@@ -134,7 +210,7 @@
           (read-sequence code *standard-input*)
           (read-sequence query *standard-input*)
           (multiple-value-bind (status answer error)
-              (run-program code query seconds output warnings)
+              (run-program code query seconds steps output warnings)
             (format *real-output* "~a ~a~%~a~%~a~%~a~%~a~%" nonce status (escape answer)
                     (escape (get-output-stream-string (buffer output))) (escape error)
                     (escape (format nil (format nil "~~{~~a~~^~c~~}" (code-char 31))

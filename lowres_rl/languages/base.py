@@ -49,15 +49,19 @@ class Program:
 @dataclass(frozen=True)
 class Limits:
     """Per-program limits. Wall time is enforced by killing the worker; the rest by the OS
-    (address space, file size, processes) or by the interpreter (inferences, stacks)."""
+    (address space, file size, processes) or by the interpreter (inferences, steps, stacks).
+    Work budgets (inferences, steps) stop the common runaway, an endless loop, within
+    milliseconds and without a kill; the wall clock is the backstop for what they cannot see."""
 
-    timeout: float = 2.0              # wall seconds for loading the code plus the query
+    timeout: float = 1.0              # wall seconds for loading the code plus the query (GSM8K programs take ms)
     memory_mb: int = 1024             # interpreter heap (SBCL dynamic space, Prolog stacks)
     inferences: int = 2_000_000       # Prolog inference limit: GSM8K programs need hundreds; loops stop in ~30 ms
+    steps: int = 200_000              # Lisp and Hy: loop iterations plus function calls; GSM8K programs take
+                                      # tens; loops stop in ~0.2 s (Lisp) and ~0.03 s (Hy) without a kill
     output_bytes: int = 16_384        # stdout/stderr kept per program (the rest is dropped)
 
     def __post_init__(self) -> None:
-        for name in ("timeout", "memory_mb", "inferences", "output_bytes"):
+        for name in ("timeout", "memory_mb", "inferences", "steps", "output_bytes"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")
 

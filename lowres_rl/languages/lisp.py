@@ -2,8 +2,9 @@
 
 The answer is the value of the query expression (`(total)`); without a query, `(solve)`. The
 in-worker side (`LispInterpreter`) keeps one SBCL running interpreters/lisp/harness.lisp and sends it
-one program at a time: each loads into a fresh package with *read-eval* off, runs under
-sb-ext:with-timeout, and the package is deleted afterwards. SBCL runs with a bounded heap
+one program at a time: each loads into a fresh package with *read-eval* off, is evaluated by SBCL's
+interpreter (compiling would cost more than running) under a step budget (`Limits.steps`: loop
+iterations and calls) and sb-ext:with-timeout, and the package is deleted afterwards. SBCL runs with a bounded heap
 (--dynamic-space-size) and control stack, no init files and no debugger; if a program wedges or
 kills it, it is killed and restarted for the next program (about 35 ms).
 
@@ -76,7 +77,7 @@ class LispInterpreter:
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         nonce = secrets.token_hex(8)
-        header = f'("{nonce}" {limits.timeout:.3f} {limits.output_bytes} {len(code)} {len(query)})\n'
+        header = f'("{nonce}" {limits.timeout:.3f} {limits.steps} {limits.output_bytes} {len(code)} {len(query)})\n'
         try:
             self._proc.stdin.write((header + code + query).encode("utf-8"))  # type: ignore[union-attr]
             reply = self._reply(nonce, time.monotonic() + limits.timeout + SOFT_MARGIN)

@@ -57,4 +57,7 @@ class _SharedModuleInterpreter(HyInterpreter):
         self._shared = types.ModuleType("shared")
 
     def execute(self, code: str, query: str, limits: Limits) -> Execution:
-        return self._evaluate(code, query, self._shared)
+        prepared = self._prepare(code, query)
+        if isinstance(prepared, Execution) or prepared.units is None:
+            return prepared if isinstance(prepared, Execution) else Execution(Status.CRASHED, error="macros")
+        return self._run(self._shared.__dict__, iter(prepared.units), limits)
