@@ -90,18 +90,22 @@ class Case:
 
 _SOLVE_HEAD = {"prolog": "solve(X) :-\n    ", "lisp": "(defun solve ()\n  ", "hy": "(defn solve []\n  "}
 _MISSING_CALL = {"prolog": "missing_step(_),\n    ", "lisp": "(missing-step)\n  ", "hy": "(missing-step)\n  "}
-# Runaways stopped by the interpreter's own limits (Prolog's inference limit, sb-ext:with-timeout,
-# Hy's SIGALRM): the worker survives.
+# Runaways stopped by the interpreters' own work budgets (Prolog's inference limit, the step
+# budgets of Lisp and Hy, Limits.steps): no kill, the worker goes on.
 _LOOP = {
     "prolog": ("count_up(N, X) :- N1 is N + 1, count_up(N1, X).\n", "count_up(0, _),\n    "),
     "lisp": ("", "(do ((i 0 (1+ i))) ((< i 0)))\n  "),
     "hy": ("", "(setv i 0)\n  (while (>= i 0) (setv i (+ i 1)))\n  "),
 }
-# Runaways that defeat the interpreter's limits, so the pool (or the Lisp worker) must kill them.
+# Runaways those budgets cannot stop, so something outside the interpreter must: Prolog catches
+# its inference limit and starts again (the pool kills the worker at limit + grace); Lisp loops
+# with cl:loop, which the step budget does not count, and catches sb-ext:with-timeout (the Lisp
+# worker kills SBCL at limit + 0.25 s); Hy loops inside a builtin (the Hy worker kills the
+# program's child at the limit).
 _STUBBORN = {
     "prolog": "spin :- spin.\nsolve(X) :- catch(spin, _, solve(X)).\n",
-    "lisp": "(defun solve ()\n  (handler-case (loop) (serious-condition () (solve))))\n",
-    "hy": "(import signal)\n(defn solve []\n  (signal.signal signal.SIGALRM signal.SIG_IGN)\n  (while True (+ 1 1)))\n",
+    "lisp": "(defun solve ()\n  (handler-case (cl:loop) (serious-condition () (solve))))\n",
+    "hy": "(import itertools)\n(defn solve []\n  (sum (itertools.count)))\n",
 }
 
 
@@ -129,8 +133,8 @@ def mutate(kind: str, language: str, problem: Problem, rng: random.Random) -> st
     if kind == "loop":
         extra, call = _LOOP[language]
         return extra + code.replace(head, head + call, 1)
-    if kind == "stubborn":
-        return _STUBBORN[language]
+    if kind == "stubborn":  # a comment naming the problem: identical programs would run once per batch
+        return _STUBBORN[language] + ("% " if language == "prolog" else "; ") + problem.question[:40] + "\n"
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -445,8 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "full: every batch size with every worker count")
     p.add_argument("--headline-batch", type=int, default=512,
                    help="batch size of the speedup targets, the worker sweep and the loop/runaway runs")
-    p.add_argument("--timeout", type=float, default=2.0,
-                   help="seconds per program, for the Grader (Limits.timeout) and the baseline subprocess")
+    p.add_argument("--timeout", type=float, default=Limits.timeout,
+                   help="seconds per program, for the Grader (Limits.timeout, the library's default) and the "
+                        "baseline subprocess")
     p.add_argument("--wrong-percent", type=float, default=15.0, help="wrong answers (a number perturbed)")
     p.add_argument("--syntax-percent", type=float, default=5.0, help="syntax errors")
     p.add_argument("--runtime-percent", type=float, default=5.0, help="runtime errors (undefined helper)")

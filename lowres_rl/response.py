@@ -65,8 +65,8 @@ def _parser(variant: str) -> Lark:
 def _lexer() -> Lark:
     """A lexer-only reading of the same terminals: tags and the text between them."""
     return Lark(GRAMMAR + "\nany: (OPEN_REASONING|CLOSE_REASONING|OPEN_CODE|CLOSE_CODE|OPEN_QUERY"
-                "|CLOSE_QUERY|OPEN_ANSWER|CLOSE_ANSWER|TEXT)*\n", start="any", parser="lalr",
-                lexer="basic")
+                "|CLOSE_QUERY|OPEN_ANSWER|CLOSE_ANSWER|TEXT)*\n", start="any", parser=None,
+                lexer="basic")  # no parser: Lark then builds the lexer once, not on every lex() call
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,15 @@ def run(lang: str, codes: list[str | Program], limits: Limits = FAST, workers: i
     return results
 
 
+def copies(lang: str, code: str, n: int) -> list[str]:
+    """`n` copies of a program that differ in a comment: identical programs run once per batch."""
+    comment = "%" if lang == "prolog" else ";"
+    return [f"{code}\n{comment} copy {i}" for i in range(n)]
+
+
 def warm(lang: str, workers: int) -> None:
     """Start (or restart) the workers so that a timed run measures the program, not a start-up."""
-    results = run(lang, [ORDINARY[lang]] * workers, workers=workers)
+    results = run(lang, copies(lang, ORDINARY[lang], workers), workers=workers)
     assert [(r.status, r.answer) for r in results] == [(Status.OK, "42")] * workers
 
 
@@ -254,10 +261,25 @@ def test_lisp_program_after_heap_exhaustion_works() -> None:
 
 
 def test_lisp_sbcl_exit_is_not_reported_as_a_timeout() -> None:
-    results = run("lisp", [HOSTILE["lisp"]["hard_exit"]] * 8)
+    results = run("lisp", copies("lisp", HOSTILE["lisp"]["hard_exit"], 8))
     early = [r for r in results if r.status is Status.TIMEOUT and r.seconds < FAST.timeout]
     assert not early, [(r.status.value, r.seconds, r.error) for r in early]
     assert all(r.status is Status.CRASHED for r in results)
+
+
+def test_identical_programs_in_a_batch_run_once() -> None:
+    """A GRPO group often repeats one completion: the copies share one run, as separate objects.
+    The program counts its runs in a file of the worker's directory (new for each test run)."""
+    name = f"runs-{uuid.uuid4().hex}.txt"
+    counter = (f'(defn solve [] (with [f (open "{name}" "a")] (.write f "x"))'
+               f' (with [f (open "{name}")] (len (.read f))))')
+    results = run("hy", [counter, ORDINARY["hy"], counter, counter], workers=1)
+    assert [(r.status, r.answer) for r in results] == [(Status.OK, "1"), (Status.OK, "42")] + [(Status.OK, "1")] * 2
+    assert len({id(r) for r in results}) == 4
+    results[0].warnings.append("changed")
+    assert results[2].warnings == []
+    [again] = run("hy", [counter], workers=1)  # a later batch runs it again
+    assert (again.status, again.answer) == (Status.OK, "2"), again
 
 
 # -- query handling ----------------------------------------------------------------------------

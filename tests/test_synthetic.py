@@ -98,3 +98,38 @@ def test_solution_runs_to_gold(lang: str, index: int, tmp_path: Path) -> None:
 
 def test_batch_covers_all_templates() -> None:
     assert {p.template for p in BATCH} == set(TEMPLATES)
+
+
+# -- the classic slips -------------------------------------------------------------------------
+
+def test_every_problem_has_a_slipped_program_with_another_answer() -> None:
+    for p in generate(400, seed=5):
+        assert set(p.mistakes) == {"prolog", "lisp", "hy"}
+        assert p.mistake_answer != p.answer, p
+        assert all(p.mistakes[lang] != p.solutions[lang] for lang in p.mistakes)
+
+
+@pytest.mark.parametrize("lang", ["prolog", "lisp", "hy"])
+def test_slipped_programs_run_to_their_wrong_answer(lang: str) -> None:
+    from lowres_rl.languages import Limits, Program, get_language
+
+    language = get_language(lang)
+    if language.missing():
+        pytest.skip(f"{lang} is not installed here")
+    results = language.run([Program(p.mistakes[lang]) for p in BATCH], Limits(timeout=5.0), workers=2)
+    assert [(r.status.value, r.answer) for r in results] == [("ok", p.mistake_answer) for p in BATCH]
+
+
+def test_warm_up_pairs_mix_in_slipped_programs_at_the_rate_asked() -> None:
+    from lowres_rl.warmup import synthetic_pairs
+
+    problems = generate(200, seed=4)
+    clean = synthetic_pairs(problems, ["prolog"])
+    mixed = synthetic_pairs(problems, ["prolog"], mistake_rate=0.5, seed=1)
+    assert all(p.solutions["prolog"] in response for p, (_, response) in zip(problems, clean))
+    slipped = sum(p.mistakes["prolog"] in response for p, (_, response) in zip(problems, mixed))
+    kept = sum(p.solutions["prolog"] in response for p, (_, response) in zip(problems, mixed))
+    assert slipped + kept == 200 and 70 <= slipped <= 130, slipped
+    assert synthetic_pairs(problems, ["prolog"], mistake_rate=0.5, seed=1) == mixed  # seeded
+    with pytest.raises(ValueError, match="mistake_rate"):
+        synthetic_pairs(problems, ["prolog"], mistake_rate=1.5)

@@ -15,7 +15,7 @@ import math
 import shutil
 import numbers
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Sequence
 
@@ -161,20 +161,22 @@ class Language:
 
     def run(self, programs: Sequence[Program], limits: Limits | None = None,
             workers: int | None = None) -> list[Execution]:
-        """Execute `programs` concurrently in sandbox workers; results in input order."""
+        """Execute `programs` concurrently in sandbox workers; results in input order. Identical
+        programs (same code and query) run once and share copies of one Execution: the
+        completions of a GRPO group are often the same text, and a program's outcome is its own."""
         limits = limits or Limits()
         results: list[Execution | None] = [None] * len(programs)
-        jobs, slots = [], []
+        slots: dict[tuple[str, str], list[int]] = {}  # distinct job -> where its result goes
         for i, program in enumerate(programs):
             if program.error or not program.code.strip():
                 results[i] = Execution(Status.NO_PROGRAM, error=program.error or "empty code")
             else:
                 query = self.normalize_query(program.query or "") or self.default_query
-                jobs.append((program.code, query))
-                slots.append(i)
-        if jobs:
-            for i, execution in zip(slots, self.pool(limits, workers).run(jobs, limits)):
-                results[i] = execution
+                slots.setdefault((program.code, query), []).append(i)
+        if slots:
+            for places, execution in zip(slots.values(), self.pool(limits, workers).run(list(slots), limits)):
+                for i in places:
+                    results[i] = replace(execution, warnings=list(execution.warnings))
         return results  # type: ignore[return-value]
 
     def pool(self, limits: Limits, workers: int | None = None) -> Any:
