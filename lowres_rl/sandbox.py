@@ -40,6 +40,10 @@ GRACE = 0.5             # seconds past the limit before the worker is killed (in
 START_TIMEOUT = 60.0    # seconds a new worker may take to import its interpreter
 RECYCLE_AFTER = 2000    # programs per worker before it is replaced (bounds leaks and tampering)
 MAX_START_FAILURES = 3  # consecutive workers that die before ready: the language is broken
+QUEUED = 2              # jobs a worker may hold: the one it runs and the next, already in its pipe,
+                        # so that it never idles waiting for the pool between two programs
+QUEUED_BYTES = 32_768   # larger requests wait for an idle worker: a pipe holds 64 KiB, and a write
+                        # to a full pipe would block the pool while the worker runs a program
 
 
 @dataclass(eq=False)
@@ -49,10 +53,20 @@ class _Worker:
     buffer: FrameBuffer = field(default_factory=FrameBuffer)
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
-    job: int | None = None      # index of the job in flight
-    deadline: float = 0.0
-    dispatched: float = 0.0
+    jobs: deque = field(default_factory=deque)  # indexes of the jobs sent, in order; the first runs
+    deadline: float = 0.0       # when the running job's time is up
+    began: float = 0.0          # when the running job began (was sent, or its predecessor answered)
     served: int = 0
+
+    @property
+    def job(self) -> int | None:
+        """The job the worker is running, if any."""
+        return self.jobs[0] if self.jobs else None
+
+    def begin(self, limits: Limits) -> None:
+        """The first queued job starts now: its clock runs from here."""
+        self.began = time.monotonic()
+        self.deadline = self.began + limits.timeout + GRACE
 
 
 class Pool:
@@ -70,6 +84,9 @@ class Pool:
         self.recycle_after = recycle_after
         self._wrapper = wrapper()
         self._workers: list[_Worker] = []
+        self._pending: deque = deque()  # the running batch's jobs not yet sent to a worker
+        self._jobs: Sequence[tuple[str, str]] = ()
+        self._limits = limits
         self._selector = selectors.DefaultSelector()
         self._start_failures = 0
         self._last_start_error = ""
@@ -88,32 +105,50 @@ class Pool:
         """Run (code, query) jobs across the workers; one Execution per job, in input order."""
         limits = limits or self.limits
         results: list[Execution | None] = [None] * len(jobs)
-        pending = deque(range(len(jobs)))
+        self._limits = limits
+        self._jobs, self._pending = jobs, deque(range(len(jobs)))
+        pending = self._pending
         self._reap_idle()
-        while pending or any(w.job is not None for w in self._workers):
+        while pending or any(w.jobs for w in self._workers):
             self._top_up(len(pending))
             if self._start_failures >= MAX_START_FAILURES:
                 self._fail_pending(pending, results)
                 continue
-            for worker in list(self._workers):
-                if worker.ready and worker.job is None and pending:
-                    self._dispatch(worker, pending, jobs, limits)
+            for depth in range(1, QUEUED + 1):  # an idle worker first, a second job to each after
+                for worker in list(self._workers):
+                    if pending and len(worker.jobs) < depth and self._takes_more(worker):
+                        self._dispatch(worker, pending, jobs, limits)
             self._wait(results, limits)
         return results  # type: ignore[return-value]
 
+    def _takes_more(self, worker: _Worker) -> bool:
+        """Whether to send the worker another job now: when idle, or when it has room in its
+        queue, the next request is small and it will not be recycled before reaching it."""
+        if not worker.ready or worker.proc.poll() is not None:
+            return False
+        if not worker.jobs:
+            return True
+        return (len(worker.jobs) < QUEUED and worker.served + len(worker.jobs) < self.recycle_after
+                and self._request_size(self._pending[0]) <= QUEUED_BYTES)
+
+    def _request_size(self, index: int) -> int:
+        code, query = self._jobs[index]
+        return 4 * (len(code) + len(query)) + 512  # UTF-8 and JSON escapes at most quadruple it
+
     def _top_up(self, backlog: int) -> None:
         """Start workers until the pool has `size` of them (no more than there is work for)."""
-        busy = sum(w.job is not None for w in self._workers)
+        busy = sum(bool(w.jobs) for w in self._workers)
         while len(self._workers) < min(self.size, busy + backlog) and self._start_failures < MAX_START_FAILURES:
             self._spawn()
 
     def _reap_idle(self) -> None:
         """Retire workers that died while idle, so no program is handed to a dead one."""
         for worker in list(self._workers):
-            if worker.job is None and worker.proc.poll() is not None:
+            if not worker.jobs and worker.proc.poll() is not None:
                 self._retire(worker)
 
     def _dispatch(self, worker: _Worker, pending: deque, jobs: Sequence[tuple[str, str]], limits: Limits) -> None:
+        """Send the next pending job to the worker (back to the queue if it cannot take it)."""
         index = pending.popleft()
         code, query = jobs[index]
         message = {"code": code, "query": query, "limits": asdict(limits)}
@@ -122,10 +157,12 @@ class Pool:
             worker.proc.stdin.flush()  # type: ignore[union-attr]
         except OSError:  # it died before taking the job: the job goes back, untouched
             pending.appendleft(index)
-            self._retire(worker)
-            return
-        worker.job, worker.dispatched = index, time.monotonic()
-        worker.deadline = worker.dispatched + limits.timeout + GRACE
+            if not worker.jobs:
+                self._retire(worker)
+            return  # else the running job's end (a reply or the end of stream) settles it
+        worker.jobs.append(index)
+        if len(worker.jobs) == 1:
+            worker.begin(limits)
 
     def _wait(self, results: list[Execution | None], limits: Limits) -> None:
         """Wait for replies or the nearest deadline, then settle what happened."""
@@ -137,7 +174,7 @@ class Pool:
             self._on_readable(key.data, results)
         now = time.monotonic()
         for worker in list(self._workers):
-            if worker.job is not None and now >= worker.deadline:
+            if worker.jobs and now >= worker.deadline:
                 self._finish(worker, results, Execution(
                     Status.TIMEOUT, error=f"killed after the {limits.timeout:g}s wall-clock limit"))
                 self._retire(worker)
@@ -182,9 +219,11 @@ class Pool:
             self._retire(worker)
 
     def _finish(self, worker: _Worker, results: list[Execution | None], execution: Execution) -> None:
-        execution.seconds = round(time.monotonic() - worker.dispatched, 6)
-        results[worker.job] = execution  # type: ignore[index]
-        worker.job = None
+        """Settle the running job; the next queued one, if any, starts now."""
+        execution.seconds = round(time.monotonic() - worker.began, 6)
+        results[worker.jobs.popleft()] = execution
+        if worker.jobs:
+            worker.begin(self._limits)
 
     def _fail_pending(self, pending: deque, results: list[Execution | None]) -> None:
         note = f"{self.name} workers fail to start: {self._last_start_error}"
@@ -232,10 +271,13 @@ class Pool:
         return f"worker exited (code {code})" + (f": {tail}" if tail else "")
 
     def _retire(self, worker: _Worker) -> None:
-        """Kill the worker's whole process group, reap it and remove its directory."""
+        """Kill the worker's whole process group, reap it and remove its directory. Jobs it was
+        sent but never started go back to the front of the queue, in order."""
         self._selector.unregister(worker.proc.stdout)
         self._workers.remove(worker)
         _kill(worker)
+        self._pending.extendleft(reversed(worker.jobs))
+        worker.jobs.clear()
 
     def close(self) -> None:
         for worker in list(self._workers):

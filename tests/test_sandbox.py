@@ -219,3 +219,33 @@ def test_workers_outlive_the_thread_that_started_them(make_pool) -> None:
     results = pool.run(jobs("hy", QUICK["hy"], 4))
     assert [(r.status, r.answer) for r in results] == [(Status.OK, "42")] * 4
     assert pool.pids() == pids
+
+
+# -- jobs queued in a worker's pipe (lowres_rl.sandbox.QUEUED) -----------------------------------
+
+def test_a_job_queued_behind_a_killed_one_is_run_with_its_own_clock(make_pool) -> None:
+    """A worker holds the next job while it runs one. A program that loops inside a builtin in the
+    Hy worker itself (it is confined, so it runs unforked) makes the pool kill the worker at the
+    deadline: the job queued behind it must still run, elsewhere, timed from its own start."""
+    pool = make_pool("hy", Limits(timeout=0.5), workers=1)
+    stuck = "(defn solve [] (sum (range (** 10 12))))"
+    results = pool.run([(stuck, "(solve)"), (QUICK["hy"], "(solve)"), ("(defn solve [] 7)", "(solve)")])
+    assert results[0].status is Status.TIMEOUT and "wall-clock" in results[0].error, results[0]
+    assert [(r.status, r.answer) for r in results[1:]] == [(Status.OK, "42"), (Status.OK, "7")], results
+    assert results[1].seconds < 0.5, results[1]
+
+
+def test_a_job_queued_in_a_retiring_worker_is_run(make_pool) -> None:
+    """A worker retires after a program that leaves a process running (seen inside a PID
+    namespace); the job it had queued is run by its successor."""
+    from lowres_rl import isolation
+
+    if isolation.level() == "none":
+        pytest.skip("leftover processes are only seen inside a PID namespace")
+    pool = make_pool("hy", Limits(timeout=2.0), workers=1)
+    assert pool.run(jobs("hy", QUICK["hy"], 1))[0].status is Status.OK
+    first = pool.pids()
+    leaves_a_process = "(import os time) (defn solve [] (when (= (os.fork) 0) (os.closerange 3 4096) (time.sleep 5) (os._exit 0)) 1)"
+    results = pool.run([(leaves_a_process, "(solve)"), (QUICK["hy"], "(solve)"), (QUICK["hy"], "(solve)")])
+    assert [(r.status, r.answer) for r in results] == [(Status.OK, "1"), (Status.OK, "42"), (Status.OK, "42")]
+    assert pool.pids() and pool.pids() != first
