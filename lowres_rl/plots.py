@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from lowres_rl.languages import Status
 
 Figures = Mapping[str, Mapping[str, Any]]
+SMOOTHING = 10  # GRPO steps averaged in the demo's reward curve
 
 STATUS_COLOURS = {
     Status.OK.value: "#4caf50", Status.NO_PROGRAM.value: "#9e9e9e", Status.SYNTAX_ERROR.value: "#ff9800",
@@ -138,13 +139,17 @@ def compare_plot(a: Figures, b: Figures, labels: tuple[str, str], path: str | Pa
 
 
 def demo_plots(runs: Sequence[Mapping[str, Any]], output: str | Path) -> tuple[Path, Path]:
-    """The demo's `rewards.png` (mean reward per GRPO step, one line per seed) and `accuracy.png`
-    (held-out accuracy before and after GRPO, per seed and language)."""
+    """The demo's `rewards.png` (mean reward per GRPO step, one colour per seed: each step faint,
+    the mean of the last `SMOOTHING` steps solid) and `accuracy.png` (held-out accuracy before and
+    after GRPO, per seed and language)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for run in runs:
         steps, rewards = zip(*run["rewards"]) if run["rewards"] else ((), ())
-        ax.plot(steps, rewards, label=f"seed {run['seed']}", alpha=0.8)
+        [line] = ax.plot(steps, rewards, alpha=0.25, linewidth=0.8)
+        smooth = [sum(rewards[max(0, i - SMOOTHING + 1):i + 1]) / len(rewards[max(0, i - SMOOTHING + 1):i + 1])
+                  for i in range(len(rewards))]
+        ax.plot(steps, smooth, color=line.get_color(), label=f"seed {run['seed']}")
     ax.set_xlabel("GRPO step")
     ax.set_ylabel("mean reward")
     ax.set_title("Reward during GRPO")

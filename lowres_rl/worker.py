@@ -63,7 +63,8 @@ def _read_capture(fd: int, limit: int) -> str:
         except Exception:  # a program may have closed or replaced the stream
             pass
     data = os.pread(fd, limit, 0)
-    os.ftruncate(fd, 0)
+    if data or os.fstat(fd).st_size:  # most programs print nothing: then there is nothing to empty
+        os.ftruncate(fd, 0)
     return data.decode("utf-8", "replace")
 
 

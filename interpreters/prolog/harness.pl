@@ -1,9 +1,10 @@
 /*  harness.pl -- runs one model-written program inside a sandbox worker (through pyswip).
 
-    lowres_run(+CodeFile, +QueryFile, +Seconds, +Inferences, -Json)
+    lowres_run(+Code, +QueryText, +Milliseconds, +Inferences, -Json)
 
-    Loads the code into a fresh temporary module (nothing leaks into the next program), then calls
-    the query there with a wall-time limit and an inference limit, and answers with one JSON atom:
+    Code and QueryText are strings, handed over as terms (never spliced into goal text). Loads the
+    code into a fresh temporary module (nothing leaks into the next program), then calls the query
+    there with a wall-time limit and an inference limit, and answers with one JSON string:
     {"status": ..., "answer": ..., "error": ..., "warnings": [...]}. It never throws and never halts:
     halt/0,1 are redefined in the program's module to throw, and loading messages (syntax errors,
     singleton warnings) are captured through message_hook/3 instead of being printed.
@@ -26,10 +27,9 @@ user:message_hook(Term, Kind, Lines) :-
     safe_message_lines(Term, Lines, Text),
     assertz(captured(Kind, Term-Text)).
 
-lowres_run(CodeFile, QueryFile, Seconds, Inferences, Json) :-
+lowres_run(Code, QueryText, Milliseconds, Inferences, Json) :-
     retractall(captured(_, _)),
-    read_file_to_string(CodeFile, Code, [encoding(utf8)]),
-    read_file_to_string(QueryFile, QueryText, [encoding(utf8)]),
+    Seconds is Milliseconds / 1000,
     catch(run(Code, QueryText, Seconds, Inferences, Result), E, crash_result(E, Result)),
     findall(W, captured(warning, _-W), Warnings),
     catch(flush_output(user_output), _, true),
