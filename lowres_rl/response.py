@@ -86,6 +86,12 @@ class Structure:
     def count(self, block: str) -> int:
         return self.blocks.count(block)
 
+    def is_strict(self, variant: str = "paper") -> bool:
+        """`is_strict(text)`'s verdict (the grammar's), read off this structure without parsing
+        again: the variant's blocks, once each, in order, nothing but whitespace around them."""
+        return (self.blocks == list(VARIANT_BLOCKS[variant]) and not self.stray_tags
+                and not (self.leading or self.between or self.trailing))
+
     def in_order(self, variant: str = "paper") -> bool:
         """The variant's blocks each appear exactly once, in the required order."""
         wanted = VARIANT_BLOCKS[variant]

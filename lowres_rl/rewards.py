@@ -22,7 +22,7 @@ from lowres_rl.answers import answers_match
 from lowres_rl.hardcoding import is_hardcoded
 from lowres_rl.languages import Execution, Limits, Program, Status, get_language
 from lowres_rl.presets import PRESETS, Preset
-from lowres_rl.response import Structure, analyse, is_strict
+from lowres_rl.response import Structure, analyse
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class Grader:
             item.correct = ok and answers_match(execution.answer, item.gold)
             item.hardcoded = ok and bool(question) and is_hardcoded(
                 execution.answer, item.program.code, item.program.query or "", question, item.language)
-            item.strict = is_strict(item.text, self.variant)
+            item.strict = item.structure.is_strict(self.variant)
             scores = {c.name: float(c.score(item)) for c in self.preset.components}
         except Exception as exc:  # noqa: BLE001
             log.exception("scoring a completion failed")

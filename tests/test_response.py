@@ -3,6 +3,8 @@ fences, stray tags, text outside blocks) and program extraction with its fenced-
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lowres_rl.languages import get_language
 from lowres_rl.response import Structure, analyse, extract_program, is_strict, unfence
@@ -196,3 +198,23 @@ def test_extract_nothing():
 
 def test_language_parse_uses_extract_program():
     assert PROLOG.parse(WELL_FORMED) == extract_program(WELL_FORMED, PROLOG)
+
+
+# -- the grader's reading of strictness agrees with the grammar --------------------------------
+
+TAG_SOUP = ["<reasoning>", "</reasoning>", "<code>", "</code>", "<query>", "</query>", "<funcall>", "</funcall>",
+            "<answer>", "</answer>", "\n", " ", "\t", "x", "solve(X).", "```prolog\n", "```", "<", ">", "é"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(TAG_SOUP) | st.text(max_size=4), max_size=12).map("".join),
+       st.sampled_from(["paper", "answer"]))
+def test_structure_strictness_is_the_grammars(text: str, variant: str) -> None:
+    """The grader reads strictness off the structure (no second parse); the grammar is the spec."""
+    assert analyse(text).is_strict(variant) == is_strict(text, variant)
+
+
+def test_structure_strictness_on_well_formed_responses() -> None:
+    for variant, text in (("paper", WELL_FORMED), ("answer", "<reasoning>r</reasoning>\n<answer>a</answer>\n"),
+                          ("paper", "  \n" + WELL_FORMED + "\n\n")):
+        assert analyse(text).is_strict(variant) and is_strict(text, variant)

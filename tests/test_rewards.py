@@ -546,3 +546,11 @@ def test_paper_completions_agree_with_the_papers_grader(paper_completions, paper
     grades = paper_completion_grades["paper"]
     agree = sum(int(g.correct) == row["paper_match"] for g, row in zip(grades, paper_completions))
     assert agree / len(grades) >= 0.95, f"agreement {agree}/{len(grades)}; see benchmarks/paper_agreement.py"
+
+
+def test_strict_format_flag_is_the_grammars_on_real_completions(paper_completions, paper_completion_grades) -> None:
+    from lowres_rl.response import is_strict
+
+    expected = [is_strict(r["completion"]) for r in paper_completions]
+    assert [g.strict_format for g in paper_completion_grades["default"]] == expected
+    assert 0 < sum(expected) < len(expected)  # both verdicts occur
