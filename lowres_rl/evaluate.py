@@ -149,6 +149,10 @@ def make_parser() -> argparse.ArgumentParser:
                          help="wall-clock seconds per program (default %(default)s)")
     grading.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
                          help="interpreter heap per program, MB (default %(default)s)")
+    grading.add_argument("--steps", type=int, default=Limits.steps,
+                         help="Lisp and Hy work budget: loop iterations plus calls per program (default %(default)s)")
+    grading.add_argument("--inferences", type=int, default=Limits.inferences,
+                         help="Prolog work budget: inferences per program (default %(default)s)")
     grading.add_argument("--workers", type=_positive, help="sandbox workers per language (default: one per core)")
     parser.add_argument("--output-dir", default="outputs/eval",
                         help="where results.json, results.md and the plots go (default %(default)s)")
@@ -208,7 +212,7 @@ def make_grader(args: argparse.Namespace, language: str) -> Any:
     from lowres_rl.rewards import Grader
 
     try:
-        limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb)
+        limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, steps=args.steps, inferences=args.inferences)
     except ValueError as exc:
         raise checks.SetupError(str(exc).replace("Limits.", "--")) from None
     return Grader("default", variant=args.variant, limits=limits, workers=args.workers, language=language)

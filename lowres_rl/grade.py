@@ -36,7 +36,12 @@ def make_parser() -> argparse.ArgumentParser:
                         help="reward components and weights (default %(default)s)")
     parser.add_argument("--variant", default="paper", choices=["paper", "answer"],
                         help="response format the strict-format check expects")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, help="seconds per program")
+    parser.add_argument("--timeout", type=float, default=Limits.timeout,
+                        help="wall-clock seconds per program (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=Limits.steps,
+                        help="Lisp and Hy work budget: loop iterations plus calls per program (default %(default)s)")
+    parser.add_argument("--inferences", type=int, default=Limits.inferences,
+                        help="Prolog work budget: inferences per program (default %(default)s)")
     parser.add_argument("--workers", type=int, help="sandbox workers per language (default: all cores)")
     return parser
 
@@ -92,9 +97,13 @@ def _flush(grader: Grader, batch: list, sink: TextIO) -> list[Grade]:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = make_parser().parse_args(argv)
-    grader = Grader(args.reward_preset, variant=args.variant, limits=Limits(timeout=args.timeout),
-                    workers=args.workers, language=args.lang)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        limits = Limits(timeout=args.timeout, steps=args.steps, inferences=args.inferences)
+    except ValueError as exc:
+        parser.error(str(exc).replace("Limits.", "--"))
+    grader = Grader(args.reward_preset, variant=args.variant, limits=limits, workers=args.workers, language=args.lang)
     source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     with source, sink:

@@ -11,7 +11,8 @@
     nothing, since models trained on correctness alone learn to write the answer as a literal.
   - execution (0.0): 0 ok; -0.5 no answer or runtime error; -1 syntax error, timeout, memory,
     crash or no program. A metric unless weighted: turn it on to push towards running programs.
-  - lint (0.0): -0.25 per interpreter warning (Prolog singletons, SBCL style-warnings), floor -1.
+  - lint (0.0): -0.25 per interpreter warning (Prolog singletons; Lisp warnings signalled at run
+    time: SBCL interprets programs, so it no longer reports compile-time style-warnings), floor -1.
   - hardcoded (0.0): 1 when the program hard-codes its answer (lowres_rl.hardcoding); logged so
     the hard-coding rate shows up as rewards/hardcoded/mean.
 

@@ -28,6 +28,10 @@ def make_parser() -> argparse.ArgumentParser:
                         "(Prolog `solve(X)`, Lisp and Hy `(solve)`) or the completion's own")
     parser.add_argument("--timeout", type=float, default=Limits.timeout,
                         help="wall-clock limit in seconds (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=Limits.steps,
+                        help="Lisp and Hy work budget: loop iterations plus calls (default %(default)s)")
+    parser.add_argument("--inferences", type=int, default=Limits.inferences,
+                        help="Prolog work budget: inferences (default %(default)s)")
     parser.add_argument("--info", action="store_true",
                         help="print the installed languages and the sandbox isolation level, then exit")
     return parser
@@ -47,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.lang:
         parser.error(f"--lang is required (one of: {', '.join(available_languages())})")
-    if args.timeout <= 0:
-        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    try:
+        limits = Limits(timeout=args.timeout, steps=args.steps, inferences=args.inferences)
+    except ValueError as exc:
+        parser.error(str(exc).replace("Limits.", "--"))
     try:
         language = get_language(args.lang)
     except (UnknownLanguageError, PluginError) as exc:
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     program = language.parse(text) if args.completion else Program(text)
     if args.query:
         program = Program(program.code, args.query, program.error)
-    [execution] = language.run([program], Limits(timeout=args.timeout), workers=1)
+    [execution] = language.run([program], limits, workers=1)
     print(json.dumps(execution.to_dict(), ensure_ascii=False, indent=2))
     language.close()
     return 0 if execution.status == "ok" else 1

@@ -7,7 +7,8 @@
 Each worker is a spawned `python -m lowres_rl.worker` (never forked: pyswip and threads do not
 survive a fork) in its own session, working directory and scrubbed environment; it sets its own
 resource limits and builds the language's interpreter. One thread drives all workers of a pool with
-a selector: it hands out jobs, reads replies, and kills a worker's whole process group when its
+a selector: it hands out jobs (each worker holds the one it runs and the next, so it never waits
+for the pool between programs), reads replies, and kills a worker's whole process group when its
 program passes the wall deadline (user code can catch every exception, so only a kill is a reliable
 limit). A dead, killed or worn-out worker is replaced; the batch always gets one Execution per job.
 

@@ -63,6 +63,10 @@ class TrainScriptArguments:
                                "'default' (ours) or 'paper'. GRPOConfig's --reward_weights overrides the weights."})
     timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
     memory_mb: int = field(default=Limits.memory_mb, metadata={"help": "Interpreter heap per program, MB."})
+    steps: int = field(default=Limits.steps, metadata={"help": "Lisp and Hy work budget per program: loop "
+                       "iterations plus function calls; past it the program is a timeout, stopped without a kill."})
+    inferences: int = field(default=Limits.inferences, metadata={"help": "Prolog work budget per program: "
+                            "inferences; past it the program is a timeout, stopped without a kill."})
     workers: int | None = field(default=None, metadata={"help": "Sandbox workers per language "
                                 "(default: one per CPU core)."})
 
@@ -76,8 +80,13 @@ class TrainScriptArguments:
             raise ValueError(f"--reward_preset must be one of {sorted(PRESETS)}, got {self.reward_preset!r}")
         if not 0 <= self.shots <= 5:
             raise ValueError(f"--shots must be between 0 and 5, got {self.shots}")
-        if self.timeout <= 0 or self.memory_mb <= 0:
-            raise ValueError(f"--timeout and --memory_mb must be positive, got {self.timeout}, {self.memory_mb}")
+        for name in ("timeout", "memory_mb", "steps", "inferences"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"--{name} must be positive, got {getattr(self, name)!r}")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(timeout=self.timeout, memory_mb=self.memory_mb, steps=self.steps, inferences=self.inferences)
 
     @property
     def languages(self) -> list[str]:
@@ -137,7 +146,7 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     completion_log = CompletionLog(output)
     grader = Grader(script_args.reward_preset, variant=script_args.variant,
-                    limits=Limits(timeout=script_args.timeout, memory_mb=script_args.memory_mb),
+                    limits=script_args.limits,
                     workers=script_args.workers, language=script_args.languages[0],
                     on_batch=completion_log.record)
     if grpo_args.reward_weights is None:

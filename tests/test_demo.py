@@ -28,3 +28,24 @@ def test_bad_language_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="cobol"):
         demo.main(["--quick", "--lang", "cobol", "--output-dir", str(tmp_path)])
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("flags", "named"), [(["--mistake-rate", "1.5"], "--mistake-rate"),
+                                              (["--seeds", "one"], "--seeds"), (["--grpo-steps", "0"], "positive")])
+def test_bad_settings_are_refused_before_any_work(tmp_path: Path, flags: list[str], named: str) -> None:
+    with pytest.raises(SystemExit, match=named):
+        demo.main(["--quick", "--output-dir", str(tmp_path), *flags])
+    assert not any(tmp_path.iterdir())
+
+
+def test_held_out_problems_are_not_training_problems(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from lowres_rl.synthetic import generate
+
+    config = replace(demo.DemoConfig.quick(("prolog",)), warm_problems=4000, eval_problems=100, warm_steps=1)
+    demo.prepare(config, seed=1, root=tmp_path)
+    train = {json.loads(line)["question"] for line in (tmp_path / "train.jsonl").read_text().splitlines()}
+    heldout = [json.loads(line)["question"] for line in (tmp_path / "heldout.jsonl").read_text().splitlines()]
+    assert len(heldout) == 100 and not train & set(heldout)
+    assert train & {p.question for p in generate(100, seed=1002)}  # unfiltered, this seed's draw would overlap

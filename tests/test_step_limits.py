@@ -8,6 +8,9 @@ unforked (lowres_rl.languages.confined): that rule, and that such programs leave
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import types
 
 import pytest
@@ -161,3 +164,25 @@ def test_confined_programs_leave_nothing_behind() -> None:
     assert results[1].status is Status.RUNTIME_ERROR and results[1].stdout == "from the first\n", results[1]
     assert (results[2].status, results[2].answer) == (Status.OK, "3"), results[2]  # `dir`: forked, clean too
     assert (results[3].status, results[3].answer, results[3].stdout) == (Status.OK, "3", ""), results[3]
+
+
+# -- the budgets on the command line -------------------------------------------------------------
+
+def run_cli(*args: str, stdin: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lowres_rl.run", *args], input=stdin, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_run_cli_takes_the_work_budgets() -> None:
+    loop = "(defun solve () (loop for i from 1 to 1000 sum i))"
+    enough, short = run_cli("--lang", "lisp", stdin=loop), run_cli("--lang", "lisp", "--steps", "100", stdin=loop)
+    assert enough.returncode == 0 and json.loads(enough.stdout)["answer"] == "500500", enough.stderr
+    assert short.returncode == 1 and STEP_LIMIT in json.loads(short.stdout)["error"], short.stdout
+    prolog = run_cli("--lang", "prolog", "--inferences", "1000", stdin="solve(X) :- numlist(1, 100000, L), sum_list(L, X).")
+    assert json.loads(prolog.stdout)["status"] == "timeout", prolog.stdout
+
+
+@pytest.mark.parametrize("flag", ["--steps", "--inferences", "--timeout"])
+def test_run_cli_refuses_a_budget_that_is_not_positive(flag: str) -> None:
+    done = run_cli("--lang", "hy", flag, "0", stdin="(defn solve [] 1)")
+    assert done.returncode == 2 and flag in done.stderr and "positive" in done.stderr, done.stderr

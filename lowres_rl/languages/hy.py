@@ -122,6 +122,8 @@ class HyInterpreter:
             return Execution(Status.SYNTAX_ERROR, error=_describe(exc))
         except (MemoryError, RecursionError) as exc:
             return Execution(Status.MEMORY, error=_describe(exc))
+        except Exception as exc:  # noqa: BLE001 - the reader failing in some other way on odd text
+            return Execution(Status.SYNTAX_ERROR, error=_describe(exc))
         if len(query_forms) != 1:
             return Execution(Status.SYNTAX_ERROR, error="the query must be exactly one expression")
         prepared = Prepared(types.ModuleType("program"), code, forms, query_forms[0])
