@@ -9,11 +9,15 @@
     lowres-rl demo
 
 Each subcommand is the module of the same name (`python -m lowres_rl.<name>` works the same).
+The flags several of them share (the per-program limits) are defined here once.
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
+
+from lowres_rl.languages import Limits
 
 COMMANDS = {
     "run": "run one program or completion, print JSON",
@@ -24,6 +28,27 @@ COMMANDS = {
     "tiny": "build a tiny offline model and tokenizer",
     "demo": "offline demo: GRPO teaching a tiny model",
 }
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--timeout, --memory-mb, --steps and --inferences: the per-program Limits."""
+    parser.add_argument("--timeout", type=float, default=Limits.timeout,
+                        help="wall-clock seconds per program (default %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
+                        help="interpreter heap per program, MB (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=Limits.steps,
+                        help="Lisp and Hy work budget: loop iterations plus calls per program; past it the "
+                             "program is a timeout, stopped without a kill (default %(default)s)")
+    parser.add_argument("--inferences", type=int, default=Limits.inferences,
+                        help="Prolog work budget: inferences per program, likewise (default %(default)s)")
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The Limits the flags of add_limit_arguments ask for; a ValueError naming the flag otherwise."""
+    try:
+        return Limits(timeout=args.timeout, memory_mb=args.memory_mb, steps=args.steps, inferences=args.inferences)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("Limits.memory_mb", "--memory-mb").replace("Limits.", "--")) from None
 
 
 def main(argv: list[str] | None = None) -> int:

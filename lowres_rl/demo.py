@@ -44,7 +44,7 @@ class DemoConfig:
     learning_rate: float = 1e-4
     temperature: float = 0.8
     eval_problems: int = 100
-    max_new_tokens: int = 160
+    max_new_tokens: int = 192      # the longest warm-up response is 164 tokens: none is cut short
 
     @classmethod
     def quick(cls, languages: tuple[str, ...]) -> "DemoConfig":

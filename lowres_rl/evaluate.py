@@ -38,7 +38,8 @@ from typing import Any, Sequence
 from lowres_rl import checks, metrics, plots
 from lowres_rl.answers import gold_answer
 from lowres_rl.generation import Generator, Sampling
-from lowres_rl.languages import Limits, available_languages, get_language
+from lowres_rl.cli import add_limit_arguments, limits_from
+from lowres_rl.languages import available_languages, get_language
 from lowres_rl.train import DEFAULT_MODEL
 
 log = logging.getLogger("lowres_rl.evaluate")
@@ -145,14 +146,7 @@ def make_parser() -> argparse.ArgumentParser:
     backend.add_argument("--load-in-8bit", action="store_true", help="8-bit quantisation (bitsandbytes)")
     backend.add_argument("--attn-implementation", help="attention kernel, e.g. sdpa or flash_attention_2")
     grading = parser.add_argument_group("grading")
-    grading.add_argument("--timeout", type=float, default=Limits.timeout,
-                         help="wall-clock seconds per program (default %(default)s)")
-    grading.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
-                         help="interpreter heap per program, MB (default %(default)s)")
-    grading.add_argument("--steps", type=int, default=Limits.steps,
-                         help="Lisp and Hy work budget: loop iterations plus calls per program (default %(default)s)")
-    grading.add_argument("--inferences", type=int, default=Limits.inferences,
-                         help="Prolog work budget: inferences per program (default %(default)s)")
+    add_limit_arguments(grading)
     grading.add_argument("--workers", type=_positive, help="sandbox workers per language (default: one per core)")
     parser.add_argument("--output-dir", default="outputs/eval",
                         help="where results.json, results.md and the plots go (default %(default)s)")
@@ -212,9 +206,9 @@ def make_grader(args: argparse.Namespace, language: str) -> Any:
     from lowres_rl.rewards import Grader
 
     try:
-        limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, steps=args.steps, inferences=args.inferences)
+        limits = limits_from(args)
     except ValueError as exc:
-        raise checks.SetupError(str(exc).replace("Limits.", "--")) from None
+        raise checks.SetupError(str(exc)) from None
     return Grader("default", variant=args.variant, limits=limits, workers=args.workers, language=language)
 
 

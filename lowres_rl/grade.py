@@ -18,7 +18,8 @@ import sys
 from typing import Any, BinaryIO, Iterator, TextIO
 
 from lowres_rl.answers import gold_answer
-from lowres_rl.languages import Limits, available_languages
+from lowres_rl.cli import add_limit_arguments, limits_from
+from lowres_rl.languages import available_languages
 from lowres_rl.presets import PRESETS
 from lowres_rl.rewards import Grade, Grader, summary
 
@@ -36,12 +37,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="reward components and weights (default %(default)s)")
     parser.add_argument("--variant", default="paper", choices=["paper", "answer"],
                         help="response format the strict-format check expects")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout,
-                        help="wall-clock seconds per program (default %(default)s)")
-    parser.add_argument("--steps", type=int, default=Limits.steps,
-                        help="Lisp and Hy work budget: loop iterations plus calls per program (default %(default)s)")
-    parser.add_argument("--inferences", type=int, default=Limits.inferences,
-                        help="Prolog work budget: inferences per program (default %(default)s)")
+    add_limit_arguments(parser)
     parser.add_argument("--workers", type=int, help="sandbox workers per language (default: all cores)")
     return parser
 
@@ -100,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
-        limits = Limits(timeout=args.timeout, steps=args.steps, inferences=args.inferences)
+        limits = limits_from(args)
     except ValueError as exc:
-        parser.error(str(exc).replace("Limits.", "--"))
+        parser.error(str(exc))
     grader = Grader(args.reward_preset, variant=args.variant, limits=limits, workers=args.workers, language=args.lang)
     source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout

@@ -13,8 +13,9 @@ import argparse
 import json
 import sys
 
+from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import (
-    Limits, PluginError, Program, UnknownLanguageError, available_languages, get_language,
+    PluginError, Program, UnknownLanguageError, available_languages, get_language,
 )
 
 
@@ -26,12 +27,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="the input is a whole model response: parse out <code> and <query> first")
     parser.add_argument("--query", help="query to evaluate instead of the language's default "
                         "(Prolog `solve(X)`, Lisp and Hy `(solve)`) or the completion's own")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout,
-                        help="wall-clock limit in seconds (default %(default)s)")
-    parser.add_argument("--steps", type=int, default=Limits.steps,
-                        help="Lisp and Hy work budget: loop iterations plus calls (default %(default)s)")
-    parser.add_argument("--inferences", type=int, default=Limits.inferences,
-                        help="Prolog work budget: inferences (default %(default)s)")
+    add_limit_arguments(parser)
     parser.add_argument("--info", action="store_true",
                         help="print the installed languages and the sandbox isolation level, then exit")
     return parser
@@ -52,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.lang:
         parser.error(f"--lang is required (one of: {', '.join(available_languages())})")
     try:
-        limits = Limits(timeout=args.timeout, steps=args.steps, inferences=args.inferences)
+        limits = limits_from(args)
     except ValueError as exc:
-        parser.error(str(exc).replace("Limits.", "--"))
+        parser.error(str(exc))
     try:
         language = get_language(args.lang)
     except (UnknownLanguageError, PluginError) as exc:
