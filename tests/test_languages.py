@@ -267,6 +267,18 @@ def test_lisp_sbcl_exit_is_not_reported_as_a_timeout() -> None:
     assert all(r.status is Status.CRASHED for r in results)
 
 
+def test_prolog_halt_is_refused_and_costs_no_worker() -> None:
+    """halt/0,1 are redefined in each program's own module (an inherited redefinition would lose
+    to the system predicate): a program calling them fails, and the worker lives on."""
+    warm("prolog", workers=1)
+    before = get_language("prolog")._pool.pids()
+    results = run("prolog", ["solve(X) :- X = 1, halt.", "solve(X) :- X = 1, halt(3).", ORDINARY["prolog"]],
+                  workers=1)
+    assert [r.status for r in results] == [Status.RUNTIME_ERROR, Status.RUNTIME_ERROR, Status.OK], results
+    assert all("halt" in r.error for r in results[:2])
+    assert get_language("prolog")._pool.pids() == before
+
+
 def test_identical_programs_in_a_batch_run_once() -> None:
     """A GRPO group often repeats one completion: the copies share one run, as separate objects.
     The program counts its runs in a file of the worker's directory (new for each test run)."""

@@ -49,19 +49,16 @@ run(Code, QueryText, Seconds, Inferences, Result) :-
     ;   Result = result(syntax_error, '', 'empty query')
     ).
 
-%   The program's module inherits from lowres_program, which inherits from `system`, not `user`
-%   (so nothing a program asserts into user is seen by the next one): clpq is available as if
-%   imported and halt is neutralised, set up once here rather than for every program.
+%   The program's module: it inherits from `system`, not `user` (so nothing a program asserts
+%   into user is seen by the next one), clpq available as if imported, halt neutralised. The
+%   redefinition of halt must be the module's own: a system predicate is found before any
+%   inherited definition.
 prepare(M) :-
-    set_module(M:base(lowres_program)).
-
-:- initialization(program_base).
-program_base :-
-    set_module(lowres_program:base(system)),
-    lowres_program:use_module(library(clpq)),
+    set_module(M:base(system)),
+    M:use_module(library(clpq)),
     forall(member(Head, [halt, halt(_)]),
-           ( lowres_program:redefine_system_predicate(Head),
-             lowres_program:assertz((Head :- throw(error(permission_error(call, halt, program), _)))) )).
+           ( M:redefine_system_predicate(Head),
+             M:assertz((Head :- throw(error(permission_error(call, halt, program), _)))) )).
 
 load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result) :-
     limited(Seconds, Inferences, load_code(M, Code), LoadOutcome),
