@@ -57,7 +57,7 @@ class Limits:
     memory_mb: int = 1024             # interpreter heap (SBCL dynamic space, Prolog stacks)
     inferences: int = 2_000_000       # Prolog inference limit: GSM8K programs need hundreds; loops stop in ~30 ms
     steps: int = 200_000              # Lisp and Hy: loop iterations plus function calls; GSM8K programs take
-                                      # tens; loops stop in ~0.2 s (Lisp) and ~0.03 s (Hy) without a kill
+                                      # tens; loops stop in ~0.1 s (Lisp) and ~0.02 s (Hy) without a kill
     output_bytes: int = 16_384        # stdout/stderr kept per program (the rest is dropped)
 
     def __post_init__(self) -> None:
