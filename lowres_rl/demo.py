@@ -108,7 +108,7 @@ def prepare(config: DemoConfig, seed: int, root: Path) -> Path:
     from lowres_rl.tiny import build_tiny
 
     root.mkdir(parents=True, exist_ok=True)
-    train = generate(config.warm_problems, seed=seed * 1000 + 1)  # the warm start draws the same ones
+    train = generate(config.warm_problems, seed=seed * 1000 + 1)  # the warm start's problems, and GRPO's
     seen = {p.question for p in train}
     heldout = [p for p in generate(2 * config.eval_problems, seed=seed * 1000 + 2) if p.question not in seen]
     for name, problems in (("train", train), ("heldout", heldout[:config.eval_problems])):
@@ -116,7 +116,7 @@ def prepare(config: DemoConfig, seed: int, root: Path) -> Path:
             f.writelines(json.dumps(to_row(p)) + "\n" for p in problems)
     return build_tiny(root / "warm", hidden_size=config.hidden_size, layers=config.layers, seed=seed,
                       warm_start_steps=config.warm_steps, warm_languages=config.languages,
-                      warm_problems=config.warm_problems, warm_mistake_rate=config.mistake_rate)
+                      warm_problems=train, warm_mistake_rate=config.mistake_rate)
 
 
 def measure(config: DemoConfig, model: Path, root: Path, name: str) -> dict:

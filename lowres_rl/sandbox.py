@@ -118,7 +118,7 @@ class Pool:
             for depth in range(1, QUEUED + 1):  # an idle worker first, a second job to each after
                 for worker in list(self._workers):
                     if pending and len(worker.jobs) < depth and self._takes_more(worker):
-                        self._dispatch(worker, pending, jobs, limits)
+                        self._dispatch(worker)
             self._wait(results, limits)
         return results  # type: ignore[return-value]
 
@@ -148,22 +148,22 @@ class Pool:
             if not worker.jobs and worker.proc.poll() is not None:
                 self._retire(worker)
 
-    def _dispatch(self, worker: _Worker, pending: deque, jobs: Sequence[tuple[str, str]], limits: Limits) -> None:
+    def _dispatch(self, worker: _Worker) -> None:
         """Send the next pending job to the worker (back to the queue if it cannot take it)."""
-        index = pending.popleft()
-        code, query = jobs[index]
-        message = {"code": code, "query": query, "limits": asdict(limits)}
+        index = self._pending.popleft()
+        code, query = self._jobs[index]
+        message = {"code": code, "query": query, "limits": asdict(self._limits)}
         try:
             worker.proc.stdin.write(encode(message))  # type: ignore[union-attr]
             worker.proc.stdin.flush()  # type: ignore[union-attr]
         except OSError:  # it died before taking the job: the job goes back, untouched
-            pending.appendleft(index)
+            self._pending.appendleft(index)
             if not worker.jobs:
                 self._retire(worker)
             return  # else the running job's end (a reply or the end of stream) settles it
         worker.jobs.append(index)
         if len(worker.jobs) == 1:
-            worker.begin(limits)
+            worker.begin(self._limits)
 
     def _wait(self, results: list[Execution | None], limits: Limits) -> None:
         """Wait for replies or the nearest deadline, then settle what happened."""

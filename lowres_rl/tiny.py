@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from lowres_rl.synthetic import Problem
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -81,9 +84,10 @@ WARM_LANGUAGES = ("prolog", "lisp", "hy")  # the languages lowres_rl.synthetic w
 
 def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, vocab_size: int = 1024,
                seed: int = 0, warm_start_steps: int = 0, warm_languages: Sequence[str] = WARM_LANGUAGES,
-               warm_problems: int = 120, warm_mistake_rate: float = 0.0) -> Path:
+               warm_problems: int | Sequence[Problem] = 120, warm_mistake_rate: float = 0.0) -> Path:
     """Build and save a tiny model and tokenizer to `output_dir`; returns the path. The warm start
-    (if any) uses `warm_mistake_rate` of slipped programs (see lowres_rl.warmup.synthetic_pairs)."""
+    (if any) runs on `warm_problems` (the problems, or how many to generate from `seed`), with
+    `warm_mistake_rate` of slipped programs (see lowres_rl.warmup.synthetic_pairs)."""
     from transformers import AutoTokenizer
 
     output = Path(output_dir)
@@ -100,14 +104,16 @@ def build_tiny(output_dir: str | Path, hidden_size: int = 32, layers: int = 2, v
     return output
 
 
-def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], problems: int,
+def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], problems: int | Sequence[Problem],
           mistake_rate: float) -> None:
     """Supervised steps on synthetic problems, with a bare prompt (the question alone) and a fixed
     one-line reasoning, so responses stay short."""
     from lowres_rl.synthetic import generate
     from lowres_rl.warmup import synthetic_pairs, warm_start
 
-    pairs = synthetic_pairs(generate(problems, seed=seed * 1000 + 1), languages,
+    if isinstance(problems, int):
+        problems = generate(problems, seed=seed * 1000 + 1)
+    pairs = synthetic_pairs(problems, languages,
                             messages=lambda question, lang: [{"role": "user", "content": question}],
                             reasoning=WARM_REASONING, mistake_rate=mistake_rate, seed=seed)
     warm_start(model, tokenizer, pairs, steps=steps, seed=seed)

@@ -61,8 +61,10 @@ def _leaves_early(body: list[ast.stmt]) -> bool:
     return any(isinstance(node, (ast.Return, ast.Break, ast.Continue)) for stmt in body for node in ast.walk(stmt))
 
 
+_PURE = {name: getattr(builtins, name) for name in PURE_BUILTINS}
+
+
 def confined_namespace() -> dict[str, Any]:
-    """Fresh globals for one confined program: its own dict of the pure builtins, so that not
+    """Fresh globals for one confined program: its own copy of the pure builtins, so that not
     even a change to that dict could outlive the program."""
-    return {"__builtins__": {name: getattr(builtins, name) for name in PURE_BUILTINS},
-            "__name__": "program"}
+    return {"__builtins__": dict(_PURE), "__name__": "program"}
