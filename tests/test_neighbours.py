@@ -134,6 +134,10 @@ LISP_ALTERERS = {
     "delete_cl": '(defun solve () (delete-package "LOWRES-CL") 1)',
     "unlock_and_delete": '(defun solve () (funcall (intern "UNLOCK-PACKAGE" "SB-EXT") "LOWRES-CL")'
                          ' (delete-package "LOWRES-CL") 1)',
+    "redefine_cl": '(defun solve () (funcall (intern "UNLOCK-PACKAGE" "SB-EXT") "COMMON-LISP")'
+                   ' (setf (symbol-function (quote *)) (lambda (&rest r) (declare (ignore r)) 666)) 1)',
+    "redefine_harness": '(defun solve () (setf (symbol-function (intern "NUMBER-TEXT" "LOWRES-HARNESS"))'
+                        ' (lambda (v) (declare (ignore v)) "666")) 1)',
     "nickname_cl": '(defun solve () (funcall (intern "UNLOCK-PACKAGE" "SB-EXT") "COMMON-LISP")'
                    ' (rename-package "COMMON-LISP" "COMMON-LISP" (list "CL" "PROGRAM-X")) 1)',
 }
