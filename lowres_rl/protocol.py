@@ -10,6 +10,7 @@ RecursionError, not an object, ...) is one exception type, ProtocolError: the po
 from __future__ import annotations
 
 import json
+import os
 import struct
 from typing import Any, BinaryIO
 
@@ -58,6 +59,30 @@ class FrameBuffer:
             del self._data[:HEADER.size + size]
             messages.append(decode(body))
         return messages
+
+
+class Outbox:
+    """Bytes for a non-blocking pipe: written as far as the pipe takes them, the rest kept for
+    when it has room, so that a reader that stops reading never blocks the writer."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def send(self, fd: int, data: bytes = b"") -> bool:
+        """Add `data` and write what fits now; False (and nothing kept) if the pipe is broken."""
+        self._data += data
+        try:
+            while self._data:
+                del self._data[:os.write(fd, self._data)]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._data.clear()
+            return False
+        return True
 
 
 def write_message(stream: BinaryIO, message: dict[str, Any]) -> None:

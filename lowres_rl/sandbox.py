@@ -42,7 +42,7 @@ from typing import Any, Sequence
 
 from lowres_rl.languages.base import Execution, Language, Limits, Status
 from lowres_rl import cgroups
-from lowres_rl.protocol import FrameBuffer, encode
+from lowres_rl.protocol import FrameBuffer, Outbox, encode
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class _Worker:
     proc: subprocess.Popen
     workdir: str
     buffer: FrameBuffer = field(default_factory=FrameBuffer)
-    outbox: bytearray = field(default_factory=bytearray)  # request bytes the pipe has not taken yet
+    outbox: Outbox = field(default_factory=Outbox)  # request bytes the pipe has not taken yet
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
     jobs: deque = field(default_factory=deque)  # indexes of the jobs sent, in order; the first runs
@@ -181,26 +181,13 @@ class Pool:
         if len(worker.jobs) == 1:
             worker.begin(self._limits)
 
-    def _send(self, worker: _Worker, data: bytes) -> bool:
-        """Queue `data` for the worker and write what its pipe takes now, never blocking; False
-        if the pipe is broken (the worker died)."""
-        worker.outbox += data
-        return self._flush(worker)
-
-    def _flush(self, worker: _Worker) -> bool:
-        """Write the outbox while the pipe takes it; wait for writability (selector) for the rest."""
-        stdin = worker.proc.stdin
-        try:
-            while worker.outbox:
-                del worker.outbox[:os.write(stdin.fileno(), worker.outbox)]  # type: ignore[union-attr]
-        except BlockingIOError:
-            pass
-        except OSError:
-            worker.outbox.clear()
-            self._watch_writes(worker, False)
-            return False
-        self._watch_writes(worker, bool(worker.outbox))
-        return True
+    def _send(self, worker: _Worker, data: bytes = b"") -> bool:
+        """Write `data` (after what the worker's pipe has not taken yet) as far as the pipe takes
+        it now, never blocking; the selector waits for room for the rest. False if the pipe is
+        broken (the worker died)."""
+        sent = worker.outbox.send(worker.proc.stdin.fileno(), data)  # type: ignore[union-attr]
+        self._watch_writes(worker, sent and bool(worker.outbox))
+        return sent
 
     def _watch_writes(self, worker: _Worker, on: bool) -> None:
         stdin = worker.proc.stdin
@@ -224,7 +211,7 @@ class Pool:
             if worker not in self._workers:
                 continue  # retired by an event handled before this one
             if events & selectors.EVENT_WRITE and key.fileobj is worker.proc.stdin:
-                self._flush(worker)
+                self._send(worker)
             else:
                 self._on_readable(worker, results)
         now = time.monotonic()
