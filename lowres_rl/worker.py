@@ -101,10 +101,11 @@ def _not_dumpable() -> None:
 
 def _clean_import_path(workdir: str) -> None:
     """Nothing a program can write is on the import path: `python -m` puts the working directory
-    first, and a module file a program leaves there would shadow a standard one for the next."""
-    writable = (workdir, "/tmp", "/dev/shm")
-    sys.path[:] = [p for p in sys.path if p and not any(
-        os.path.abspath(p) == w or os.path.abspath(p).startswith(w.rstrip("/") + "/") for w in writable)]
+    first, and a module file a program leaves there would shadow a standard one for the next.
+    (Entries under /tmp stay: inside bwrap they are read-only binds of what the worker needs.)"""
+    own = workdir.rstrip("/") + "/"
+    sys.path[:] = [p for p in sys.path
+                   if p and p != "." and not (os.path.abspath(p) + "/").startswith(own)]
     sys.path_importer_cache.clear()
 
 

@@ -208,34 +208,43 @@
            (error (c) (values "runtime_error" "" (describe-condition c))))
       (ignore-errors (delete-package package)))))
 
-(defun function-of (symbol)
-  (and (fboundp symbol) (not (special-operator-p symbol)) (fdefinition symbol)))
-
 (defun snapshot ()
-  "What INTACT-P compares with: every package with its names; every function of COMMON-LISP,
-LOWRES-CL and this harness; the harness's own variables."
-  (let ((functions nil))
-    (dolist (package (list :cl :lowres-cl :lowres-harness))
+  "What INTACT-P compares with: every package with its names; the symbols of COMMON-LISP,
+LOWRES-CL and this harness that name functions, and those functions; the harness's variables."
+  (let ((symbols nil))
+    (do-external-symbols (symbol :cl)
+      (push symbol symbols))
+    (dolist (package (list :lowres-cl :lowres-harness))
       (do-symbols (symbol package)
-        (when (function-of symbol) (push (cons symbol (function-of symbol)) functions))))
+        (when (eq (symbol-package symbol) (find-package package)) (push symbol symbols))))
+    (setf symbols (coerce (remove-if-not (lambda (s) (and (fboundp s) (not (special-operator-p s)))) symbols)
+                          'simple-vector))
     (list (mapcar (lambda (p) (list* p (package-name p) (package-nicknames p))) (list-all-packages))
-          functions
+          symbols
+          (map 'simple-vector #'symbol-function symbols)
           (list *real-output* *stack-floor*))))
 
 (defvar *snapshot*)
 
+(defun same-functions-p (symbols functions)
+  (declare (simple-vector symbols functions))
+  (loop for symbol across symbols
+        for function across functions
+        always (and (fboundp symbol) (eq (symbol-function symbol) function))))
+
 (defun intact-p ()
   "Delete the packages the program made; true if everything else is as it was."
-  (destructuring-bind (packages functions variables) *snapshot*
-    (dolist (p (list-all-packages))
-      (unless (assoc p packages) (ignore-errors (sb-ext:unlock-package p) (delete-package p))))
+  (destructuring-bind (packages symbols functions variables) *snapshot*
+    (let ((now (list-all-packages)))
+      (when (/= (length now) (length packages))
+        (dolist (p now)
+          (unless (assoc p packages) (ignore-errors (sb-ext:unlock-package p) (delete-package p))))))
     (and (= (length (list-all-packages)) (length packages))
          (every (lambda (entry)
                   (destructuring-bind (p name &rest nicknames) entry
-                    (and (equal (package-name p) name) (equal (package-nicknames p) nicknames)
-                         (eq (find-package name) p))))
+                    (and (eq (package-name p) name) (equal (package-nicknames p) nicknames))))
                 packages)
-         (every (lambda (entry) (eq (function-of (car entry)) (cdr entry))) functions)
+         (same-functions-p symbols functions)
          (equal variables (list *real-output* *stack-floor*)))))
 
 (defun serve ()

@@ -11,7 +11,8 @@
         - a term holding the format directives ~@ or ~W anywhere is refused (they run code;
           library(sandbox) does not check ~W's portray_goal option);
         - every directive is checked with safe_goal/1 before it runs; declarations (dynamic/1,
-          discontiguous/1, table/1, op/3 in the program's module, use_module(library(_)), ...)
+          discontiguous/1, table/1, op/3 in the program's module, use_module(library(Name))
+          for a Name of allowed_library/1, ...)
           are allowed as such; module/2 is dropped;
         - clauses that would define predicates in another module (user:message_hook/3, ...) or
           expansion hooks (term_expansion/2, goal_expansion/2, ...) are refused;
@@ -37,9 +38,11 @@
 
     Refused (not exhaustive): shell/1,2, process_create/3, open/3,4, see/tell (any file I/O),
     halt/0,1, thread_create/3, fork/1, kill/2, getenv/2, setenv/2, tcp_connect/3 and sockets,
-    consult/load_files, assert of clauses with bodies (facts in the program's own module are
+    consult/load_files/include and any load of a path or of a library not named in
+    allowed_library/1, assert of clauses with bodies (facts in the program's own module are
     fine), call/N on goals the analysis cannot resolve, write_term/2,3, setting global variables
-    (they would outlive the program in the worker), flags beyond library(sandbox)'s own list.
+    (they would outlive the program in the worker), flags beyond library(sandbox)'s own list (those it allows, harness.pl puts back after
+    each program).
     Allowed: arithmetic, clpq ({}/1, inf/sup, minimize/maximize), clpfd, lists, apply (maplist,
     foldl with known closures), yall lambdas, aggregate_all, findall/bagof/setof, between, DCGs,
     format/1,2,3 to the standard streams or atom(_)/string(_), write/print/writeq/nl/tab to the

@@ -7,7 +7,11 @@
     there with a wall-time limit and an inference limit, and answers with one JSON string:
     {"status": ..., "answer": ..., "error": ..., "warnings": [...]}. It never throws and never halts:
     halt/0,1 are redefined in the program's module to throw, and loading messages (syntax errors,
-    singleton warnings) are captured through message_hook/3 instead of being printed.
+    singleton warnings) are captured through message_hook/3 instead of being printed. What is
+    global rather than the module's own and a program may still change — the Prolog flags
+    library(sandbox) lets it set (prefer_rationals, float_rounding, occurs_check, ...) and the
+    stack limit — is put back after every program (restore_flags/0), and loading is restricted
+    to named libraries while a program runs (guard.pl, guarded_run/2).
 */
 :- module(lowres_harness, [lowres_run/5]).
 :- use_module(library(time)).
