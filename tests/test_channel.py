@@ -94,11 +94,19 @@ def test_a_program_cannot_forge_or_shift_results(lang: str) -> None:
     assert [(r.status, r.answer) for r in results[1:]] == [(Status.OK, "42")] * 4, results
 
 
+OPEN_WORKER_MEMORY = {  # 666 if the program's process could open its worker's memory for writing
+    "hy": "(import os)\n(defn solve []\n  (try (os.close (os.open f\"/proc/{(os.getppid)}/mem\" os.O_RDWR)) 666\n"
+          "    (except [OSError] 0)))",
+    "lisp": '(defun solve () (if (ignore-errors (with-open-file (s (format nil "/proc/~d/mem"'
+            ' (funcall (intern "UNIX-GETPPID" "SB-UNIX"))) :direction :io :if-exists :overwrite'
+            " :element-type '(unsigned-byte 8)) t)) 666 0))",
+}
+
+
 @needs_isolation
-def test_a_forked_program_cannot_open_its_workers_memory() -> None:
-    code = ("(import os)\n(defn solve []\n  (try (os.close (os.open f\"/proc/{(os.getppid)}/mem\" os.O_RDWR)) 666\n"
-            "    (except [OSError] 0)))")
-    [result] = one_worker("hy", [(code, "(solve)")])
+@pytest.mark.parametrize("lang", sorted(OPEN_WORKER_MEMORY))
+def test_a_program_cannot_open_its_workers_memory(lang: str) -> None:
+    [result] = one_worker(lang, [(OPEN_WORKER_MEMORY[lang], "(solve)")])
     assert (result.status, result.answer) == (Status.OK, "0"), result
 
 
