@@ -40,8 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from lowres_rl.languages.base import Execution, Language, Limits, Status
 from lowres_rl import cgroups
+from lowres_rl.languages.base import Execution, Language, Limits, Status
 from lowres_rl.protocol import FrameBuffer, Outbox, encode
 
 log = logging.getLogger(__name__)

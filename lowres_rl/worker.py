@@ -28,6 +28,7 @@ import traceback
 from typing import Any, BinaryIO
 
 from lowres_rl.languages import Execution, Limits, Status, load_language
+from lowres_rl.languages.base import MAX_ANSWER
 from lowres_rl.protocol import read_message, write_message
 from lowres_rl.workspace import Leftovers, Workspace
 
@@ -83,6 +84,8 @@ def _execute(interpreter: Any, request: dict[str, Any], limits: Limits) -> dict[
         execution = interpreter.execute(request["code"], request["query"], limits)
     except BaseException as exc:  # noqa: BLE001 - a program may raise anything, SystemExit too
         execution = Execution(Status.CRASHED, error=f"interpreter failed: {type(exc).__name__}: {exc}")
+    if execution.answer is not None and len(execution.answer) > MAX_ANSWER:  # the pool would refuse it
+        execution = Execution(Status.RUNTIME_ERROR, error=f"the answer has more than {MAX_ANSWER} characters")
     execution.stdout = execution.stdout or _read_capture(1, limits.output_bytes)
     execution.stderr = execution.stderr or _read_capture(2, limits.output_bytes)
     execution.seconds = time.perf_counter() - started

@@ -210,7 +210,8 @@
 
 (defun snapshot ()
   "What INTACT-P compares with: every package with its names; the symbols of COMMON-LISP,
-LOWRES-CL and this harness that name functions, and those functions; the harness's variables."
+LOWRES-CL and this harness that name functions, and those functions; the harness's variables
+and *default-pathname-defaults* (where relative file names go)."
   (let ((symbols nil))
     (do-external-symbols (symbol :cl)
       (push symbol symbols))
@@ -222,7 +223,7 @@ LOWRES-CL and this harness that name functions, and those functions; the harness
     (list (mapcar (lambda (p) (list* p (package-name p) (package-nicknames p))) (list-all-packages))
           symbols
           (map 'simple-vector #'symbol-function symbols)
-          (list *real-output* *stack-floor*))))
+          (list *real-output* *stack-floor* *default-pathname-defaults*))))
 
 (defvar *snapshot*)
 
@@ -245,7 +246,7 @@ LOWRES-CL and this harness that name functions, and those functions; the harness
                     (and (eq (package-name p) name) (equal (package-nicknames p) nicknames))))
                 packages)
          (same-functions-p symbols functions)
-         (equal variables (list *real-output* *stack-floor*)))))
+         (equal variables (list *real-output* *stack-floor* *default-pathname-defaults*)))))
 
 (defun serve ()
   (setf *snapshot* (snapshot))
