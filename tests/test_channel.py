@@ -160,7 +160,7 @@ def test_a_stopped_worker_cannot_block_the_pool_in_a_write(tmp_path) -> None:
     try:
         assert [r.answer for r in pool.run([ORDINARY["hy"]], LIMITS)] == ["42"]
         [pid] = pool.pids()
-        os.kill(pid, signal.SIGSTOP)
+        os.killpg(pid, signal.SIGSTOP)  # the worker's whole sandbox (its own session and group)
 
         def run() -> None:
             started = time.monotonic()
@@ -172,7 +172,7 @@ def test_a_stopped_worker_cannot_block_the_pool_in_a_write(tmp_path) -> None:
         thread.join(LIMITS.timeout + GRACE + 5)
         stuck = thread.is_alive()
         if stuck:  # unblock the pool so that the test process can end
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
             thread.join(5)
     finally:
         pool.close()
