@@ -6,6 +6,13 @@
 Used by lowres_rl.isolation where the machine allows it (the level then reads `+cgroup`). As root,
 RLIMIT_NPROC is not enforced, so pids.max is what bounds a fork bomb while it lives. Groups are
 removed once their worker's directory is gone (swept at the next spawn and at exit).
+
+    task_counter(workdir)   # the worker's pids.current: every task it and its programs hold
+    kill_worker(workdir)    # SIGKILL (cgroup.kill on v2) everything in the worker's groups
+
+The worker reads its own pids.current after each program: a count, kept by the kernel, of every
+thread of every process in the sandbox, zombies' live threads included, that no trick with
+/proc/<pid>/stat hides (lowres_rl.worker).
 """
 from __future__ import annotations
 
@@ -119,6 +126,7 @@ class Cgroups:
                     pass  # that knob is missing here; the others still apply
         with self._lock:
             self._live[workdir] = made
+        _WORKERS[workdir] = (dict(zip(self.parents, made)), self.v2)
         return ["/bin/sh", "-c", _ENTER, "sh", *(os.path.join(g, "cgroup.procs") for g in made), "--"]
 
     def _limits(self, controller: str) -> list[tuple[str, str]]:
@@ -137,6 +145,7 @@ class Cgroups:
                 if os.path.exists(workdir):
                     continue
                 left = [g for g in groups if not _rmdir(g)]
+                _WORKERS.pop(workdir, None)
                 if left:
                     self._live[workdir] = left
                 else:
@@ -173,6 +182,37 @@ class Cgroups:
             for entry in entries:
                 if entry.startswith("lowres-") and entry[7:].isdigit() and not _alive(int(entry[7:])):
                     _remove_tree(os.path.join(base, entry))
+
+
+_WORKERS: dict[str, tuple[dict[str, str], bool]] = {}  # workdir -> (controller -> group, v2)
+
+
+def task_counter(workdir: str) -> str | None:
+    """The pids.current file that counts the tasks of the worker in `workdir`, if it has a group."""
+    groups, _ = _WORKERS.get(workdir, ({}, False))
+    group = groups.get("unified") or groups.get("pids")
+    return os.path.join(group, "pids.current") if group else None
+
+
+def kill_worker(workdir: str) -> None:
+    """Kill every process in the worker's groups, wherever it moved in the process tree: with
+    cgroup.kill on v2 (one write, race-free), else by the pids its cgroup.procs lists (one pass:
+    the process group is killed already, this is for what left it)."""
+    groups, v2 = _WORKERS.get(workdir, ({}, False))
+    group = groups.get("unified") or groups.get("pids")
+    if group is None:
+        return
+    if v2:
+        try:
+            _write(os.path.join(group, "cgroup.kill"), "1")
+            return
+        except OSError:
+            pass  # a kernel before 5.14: no cgroup.kill
+    for pid in _read(os.path.join(group, "cgroup.procs")).split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
 
 
 def _cgroup_mounts() -> dict[str, str]:

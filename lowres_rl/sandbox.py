@@ -12,6 +12,13 @@ for the pool between programs), reads replies, and kills a worker's whole proces
 program passes the wall deadline (user code can catch every exception, so only a kill is a reliable
 limit). A dead, killed or worn-out worker is replaced; the batch always gets one Execution per job.
 
+The channel is a trust boundary: a worker runs hostile code, so nothing it writes is believed
+unchecked. Every request carries a random id the program never sees and its reply must carry it
+back (a forged, extra or out-of-order frame is caught); replies are capped from their header and
+field by field; any malformed frame is `crashed` for the running program and retires the worker.
+Both pipes are non-blocking: a request a worker does not read stays in the pool's outbox until the
+pipe takes it, so a stopped or wedged worker never blocks the pool — its program's deadline does.
+
 Not protected against here: what the OS layer (lowres_rl.isolation) does not remove — see there.
 """
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 import selectors
 import shutil
 import signal
@@ -32,8 +40,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
+from lowres_rl import cgroups
 from lowres_rl.languages.base import Execution, Language, Limits, Status
-from lowres_rl.protocol import FrameBuffer, ProtocolError, encode
+from lowres_rl.protocol import FrameBuffer, Outbox, encode
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +52,10 @@ RECYCLE_AFTER = 2000    # programs per worker before it is replaced (bounds leak
 MAX_START_FAILURES = 3  # consecutive workers that die before ready: the language is broken
 QUEUED = 2              # jobs a worker may hold: the one it runs and the next, already in its pipe,
                         # so that it never idles waiting for the pool between two programs
-QUEUED_BYTES = 32_768   # larger requests wait for an idle worker: a pipe holds 64 KiB, and a write
-                        # to a full pipe would block the pool while the worker runs a program
+QUEUED_BYTES = 32_768   # larger requests wait for an idle worker (a pipe holds 64 KiB): a queued
+                        # request then always fits in the pipe while the worker runs a program
+REPLY_BYTES = 1 << 20   # a reply frame's size beyond 8 bytes per captured output byte: larger ones
+                        # are refused from their header (a reply holds two outputs, error, warnings)
 
 
 @dataclass(eq=False)
@@ -52,9 +63,11 @@ class _Worker:
     proc: subprocess.Popen
     workdir: str
     buffer: FrameBuffer = field(default_factory=FrameBuffer)
+    outbox: Outbox = field(default_factory=Outbox)  # request bytes the pipe has not taken yet
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
     jobs: deque = field(default_factory=deque)  # indexes of the jobs sent, in order; the first runs
+    ids: deque = field(default_factory=deque)   # the request id of each, which its reply must carry
     deadline: float = 0.0       # when the running job's time is up
     began: float = 0.0          # when the running job began (was sent, or its predecessor answered)
     served: int = 0
@@ -76,7 +89,7 @@ class Pool:
     def __init__(self, language: Language, limits: Limits, workers: int | None = None,
                  recycle_after: int = RECYCLE_AFTER) -> None:
         from lowres_rl.languages import language_spec
-        from lowres_rl.isolation import wrapper
+        from lowres_rl.isolation import level as isolation_level, wrapper
 
         self.spec = language_spec(language)
         self.name = language.name
@@ -84,6 +97,8 @@ class Pool:
         self.size = workers or os.cpu_count() or 1
         self.recycle_after = recycle_after
         self._wrapper = wrapper()
+        # Directories the worker may empty after each program: only where they are its own.
+        self._private = ["/tmp", "/dev/shm"] if isolation_level().startswith("bwrap") else []
         self._workers: list[_Worker] = []
         self._pending: deque = deque()  # the running batch's jobs not yet sent to a worker
         self._jobs: Sequence[tuple[str, str]] = ()
@@ -110,6 +125,8 @@ class Pool:
         self._jobs, self._pending = jobs, deque(range(len(jobs)))
         pending = self._pending
         self._reap_idle()
+        for worker in self._workers:
+            worker.buffer.max_frame = self._reply_cap()
         while pending or any(w.jobs for w in self._workers):
             self._top_up(len(pending))
             if self._start_failures >= MAX_START_FAILURES:
@@ -152,18 +169,36 @@ class Pool:
         """Send the next pending job to the worker (back to the queue if it cannot take it)."""
         index = self._pending.popleft()
         code, query = self._jobs[index]
-        message = {"code": code, "query": query, "limits": asdict(self._limits)}
-        try:
-            worker.proc.stdin.write(encode(message))  # type: ignore[union-attr]
-            worker.proc.stdin.flush()  # type: ignore[union-attr]
-        except OSError:  # it died before taking the job: the job goes back, untouched
-            self._pending.appendleft(index)
+        request_id = secrets.token_hex(8)
+        message = {"id": request_id, "code": code, "query": query, "limits": asdict(self._limits)}
+        if not self._send(worker, encode(message)):  # it died before taking the job: the job goes
+            self._pending.appendleft(index)          # back, untouched
             if not worker.jobs:
                 self._retire(worker)
             return  # else the running job's end (a reply or the end of stream) settles it
         worker.jobs.append(index)
+        worker.ids.append(request_id)
         if len(worker.jobs) == 1:
             worker.begin(self._limits)
+
+    def _send(self, worker: _Worker, data: bytes = b"") -> bool:
+        """Write `data` (after what the worker's pipe has not taken yet) as far as the pipe takes
+        it now, never blocking; the selector waits for room for the rest. False if the pipe is
+        broken (the worker died)."""
+        sent = worker.outbox.send(worker.proc.stdin.fileno(), data)  # type: ignore[union-attr]
+        self._watch_writes(worker, sent and bool(worker.outbox))
+        return sent
+
+    def _watch_writes(self, worker: _Worker, on: bool) -> None:
+        stdin = worker.proc.stdin
+        registered = stdin in self._selector.get_map()  # type: ignore[operator]
+        if on and not registered:
+            self._selector.register(stdin, selectors.EVENT_WRITE, worker)  # type: ignore[arg-type]
+        elif not on and registered:
+            self._selector.unregister(stdin)  # type: ignore[arg-type]
+
+    def _reply_cap(self) -> int:
+        return REPLY_BYTES + 8 * max(self._limits.output_bytes, self.limits.output_bytes)
 
     def _wait(self, results: list[Execution | None], limits: Limits) -> None:
         """Wait for replies or the nearest deadline, then settle what happened."""
@@ -171,8 +206,14 @@ class Pool:
         deadlines = [w.deadline if w.job is not None else w.started + START_TIMEOUT
                      for w in self._workers if w.job is not None or not w.ready]
         timeout = max(0.0, min(deadlines) - now) if deadlines else 0.05
-        for key, _ in self._selector.select(timeout):
-            self._on_readable(key.data, results)
+        for key, events in self._selector.select(timeout):
+            worker = key.data
+            if worker not in self._workers:
+                continue  # retired by an event handled before this one
+            if events & selectors.EVENT_WRITE and key.fileobj is worker.proc.stdin:
+                self._send(worker)
+            else:
+                self._on_readable(worker, results)
         now = time.monotonic()
         for worker in list(self._workers):
             if worker.jobs and now >= worker.deadline:
@@ -185,10 +226,15 @@ class Pool:
     def _on_readable(self, worker: _Worker, results: list[Execution | None]) -> None:
         try:
             chunk = os.read(worker.proc.stdout.fileno(), 1 << 20)  # type: ignore[union-attr]
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        try:
             messages = worker.buffer.feed(chunk) if chunk else None
-        except (OSError, ProtocolError) as exc:
-            chunk, messages = b"", None
-            log.warning("%s worker %d broke the protocol: %s", self.name, worker.proc.pid, exc)
+        except Exception as exc:  # noqa: BLE001 - ProtocolError, or MemoryError on a flood
+            self._broken(worker, results, f"{type(exc).__name__}: {exc}")
+            return
         if messages is None:  # end of stream: the worker died
             if not worker.ready:
                 self._start_failed(worker, "exited during start-up")
@@ -198,19 +244,29 @@ class Pool:
             self._retire(worker)
             return
         for message in messages:
+            if worker not in self._workers:
+                break  # retired by the previous message: the rest is not believed
             self._on_message(worker, message, results)
 
     def _on_message(self, worker: _Worker, message: dict[str, Any], results: list[Execution | None]) -> None:
         if not worker.ready:
-            worker.ready = bool(message.get("ready"))
+            if message.get("ready") is not True:
+                self._start_failed(worker, "answered its start with something else")
+                return
+            worker.ready = True
             self._start_failures = 0
             return
         if worker.job is None:
-            return  # a reply nobody asked for: ignore it
+            self._broken(worker, results, "a reply nobody asked for")
+            return
+        if message.get("id") != worker.ids[0]:
+            self._broken(worker, results, "a reply without the running request's id")
+            return
         try:
-            execution = Execution.from_dict(message)
-        except (KeyError, ValueError, TypeError) as exc:
-            execution = Execution(Status.CRASHED, error=f"malformed reply from worker: {exc}")
+            execution = Execution.from_dict(message, self._limits)
+        except Exception as exc:  # noqa: BLE001 - KeyError, ValueError, TypeError, ...
+            self._broken(worker, results, f"malformed reply: {type(exc).__name__}: {exc}")
+            return
         self._finish(worker, results, execution)
         worker.served += 1
         if message.get("retire"):  # the program left threads or processes behind
@@ -219,10 +275,18 @@ class Pool:
         elif worker.served >= self.recycle_after:
             self._retire(worker)
 
+    def _broken(self, worker: _Worker, results: list[Execution | None], what: str) -> None:
+        """The worker broke the protocol: its running program is `crashed`, the worker retired."""
+        log.warning("%s worker %d broke the protocol: %s", self.name, worker.proc.pid, what)
+        if worker.job is not None:
+            self._finish(worker, results, Execution(Status.CRASHED, error=f"the worker broke the protocol ({what})"))
+        self._retire(worker)
+
     def _finish(self, worker: _Worker, results: list[Execution | None], execution: Execution) -> None:
         """Settle the running job; the next queued one, if any, starts now."""
         execution.seconds = round(time.monotonic() - worker.began, 6)
         results[worker.jobs.popleft()] = execution
+        worker.ids.popleft()
         if worker.jobs:
             worker.begin(self._limits)
 
@@ -244,16 +308,14 @@ class Pool:
             cwd=workdir, env=worker_environment(workdir), start_new_session=True, bufsize=0,
         ).result()
         log_file.close()
-        os.set_blocking(proc.stdout.fileno(), False)  # type: ignore[union-attr]
-        worker = _Worker(proc, workdir)
+        for stream in (proc.stdin, proc.stdout):
+            os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
+        worker = _Worker(proc, workdir, FrameBuffer(self._reply_cap()))
         self._workers.append(worker)
         self._selector.register(proc.stdout, selectors.EVENT_READ, worker)  # type: ignore[arg-type]
-        init = {"language": self.spec, "limits": asdict(self.limits)}
-        try:
-            proc.stdin.write(encode(init))  # type: ignore[union-attr]
-            proc.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            pass  # it died at once; the selector sees the EOF
+        init = {"language": self.spec, "limits": asdict(self.limits), "tasks": cgroups.task_counter(workdir),
+                "private": self._private}
+        self._send(worker, encode(init))  # if it died at once, the selector sees the EOF
 
     def _start_failed(self, worker: _Worker, what: str) -> None:
         self._last_start_error = f"worker {what}: {self._death_note(worker)}"
@@ -274,11 +336,13 @@ class Pool:
     def _retire(self, worker: _Worker) -> None:
         """Kill the worker's whole process group, reap it and remove its directory. Jobs it was
         sent but never started go back to the front of the queue, in order."""
+        self._watch_writes(worker, False)
         self._selector.unregister(worker.proc.stdout)
         self._workers.remove(worker)
         _kill(worker)
         self._pending.extendleft(reversed(worker.jobs))
         worker.jobs.clear()
+        worker.ids.clear()
 
     def close(self) -> None:
         for worker in list(self._workers):
@@ -298,6 +362,7 @@ def _kill(worker: _Worker) -> None:
         os.killpg(worker.proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    cgroups.kill_worker(worker.workdir)  # what left the process group (setsid) but not the cgroup
     for stream in (worker.proc.stdin, worker.proc.stdout):
         try:
             stream.close()  # type: ignore[union-attr]

@@ -6,9 +6,19 @@ points fds 0/1/2 at /dev/null and two capture files (so a program's prints can n
 protocol), sets its own resource limits, builds the language's interpreter, then answers one
 request per program until its input closes. Anything a program does to this process is contained
 here: the parent only ever sees JSON, and kills this whole process group at the deadline.
+
+The protocol pipes are out of a program's reach: they are close-on-exec (SBCL and anything a
+program execs never hold them), a forked Hy child closes every descriptor but its own before the
+program runs (lowres_rl.languages.hy), and this process is not dumpable, so no other process of
+the same uid may open /proc/<worker>/fd/N or /proc/<worker>/mem, or ptrace it (as root with
+CAP_SYS_PTRACE it still could: lowres_rl.isolation drops privilege). Each reply carries back its
+request's id, which the program never sees. After each program (lowres_rl.workspace) the worker
+checks for leftover processes and threads and empties what the program could write: any finding
+it cannot undo retires the worker.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import signal
@@ -18,11 +28,11 @@ import traceback
 from typing import Any, BinaryIO
 
 from lowres_rl.languages import Execution, Limits, Status, load_language
+from lowres_rl.languages.base import MAX_ANSWER
 from lowres_rl.protocol import read_message, write_message
+from lowres_rl.workspace import Leftovers, Workspace
 
 CAPTURE_LIMIT = 8 << 20  # RLIMIT_FSIZE: printing more than this fails instead of filling the disk
-LAZY_THREADS = 1         # threads a runtime may start by itself after start-up (SWI's alarm thread,
-                         # SBCL's finalizer): more than that, left after a program, retire the worker
 
 
 def _take_protocol_fds() -> tuple[BinaryIO, BinaryIO]:
@@ -74,67 +84,32 @@ def _execute(interpreter: Any, request: dict[str, Any], limits: Limits) -> dict[
         execution = interpreter.execute(request["code"], request["query"], limits)
     except BaseException as exc:  # noqa: BLE001 - a program may raise anything, SystemExit too
         execution = Execution(Status.CRASHED, error=f"interpreter failed: {type(exc).__name__}: {exc}")
+    if execution.answer is not None and len(execution.answer) > MAX_ANSWER:  # the pool would refuse it
+        execution = Execution(Status.RUNTIME_ERROR, error=f"the answer has more than {MAX_ANSWER} characters")
     execution.stdout = execution.stdout or _read_capture(1, limits.output_bytes)
     execution.stderr = execution.stderr or _read_capture(2, limits.output_bytes)
     execution.seconds = time.perf_counter() - started
     return execution.to_dict()
 
 
-def _threads(pid: int) -> int:
-    try:
-        return len(os.listdir(f"/proc/{pid}/task"))
-    except OSError:
-        return 0
+PR_SET_DUMPABLE = 4
 
 
-def _strays(keep: set[int]) -> list[int]:
-    """Live processes in this PID namespace other than `keep` (zombies are harmless: skipped)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in keep:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z":
-            found.append(int(entry))
-    return found
+def _not_dumpable() -> None:
+    """No /proc/<pid>/mem, /proc/<pid>/fd or ptrace of this process by its own children."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
 
 
-class _Leftovers:
-    """What a program left running once it returned: threads beyond what the runtimes start by
-    themselves (in this process and in the interpreter's helper processes, e.g. SBCL), and, inside
-    a PID namespace (LOWRES_RL_PIDNS=1, set by lowres_rl.isolation), any process other than this
-    worker, the namespace's init and the helpers. Either would run on into the next programs, so
-    the worker then retires: it says so in its reply and exits; the pool kills the sandbox."""
-
-    def __init__(self, interpreter: Any) -> None:
-        self._helper_pids = getattr(interpreter, "helper_pids", lambda: [])
-        self._pidns = os.environ.get("LOWRES_RL_PIDNS") == "1"
-        self._allowed: dict[int, int] = {}
-
-    def before(self) -> None:
-        for pid in [os.getpid(), *self._helper_pids()]:
-            self._allowed.setdefault(pid, _threads(pid) + LAZY_THREADS)
-
-    def after(self) -> str:
-        helpers = list(self._helper_pids())
-        for pid in [os.getpid(), *helpers]:
-            count = _threads(pid)
-            if count > self._allowed.setdefault(pid, count + LAZY_THREADS):
-                return f"the program left threads running ({count} in process {pid})"
-        if self._pidns:
-            strays = _strays({1, os.getpid(), *helpers})
-            if strays:
-                for pid in strays:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                return f"the program left {len(strays)} process(es) running"
-        return ""
+def _clean_import_path(workdir: str) -> None:
+    """Nothing a program can write is on the import path: `python -m` puts the working directory
+    first, and a module file a program leaves there would shadow a standard one for the next.
+    (Entries under /tmp stay: inside bwrap they are read-only binds of what the worker needs.)"""
+    own = workdir.rstrip("/") + "/"
+    sys.path[:] = [p for p in sys.path
+                   if p and p != "." and not (os.path.abspath(p) + "/").startswith(own)]
+    sys.path_importer_cache.clear()
 
 
 def main() -> None:
@@ -148,6 +123,9 @@ def main() -> None:
 
 
 def _serve() -> None:
+    _not_dumpable()
+    workdir = os.getcwd()
+    _clean_import_path(workdir)
     proto_in, proto_out = _take_protocol_fds()
     init = read_message(proto_in)
     if init is None:
@@ -157,12 +135,15 @@ def _serve() -> None:
     language = load_language(init["language"])
     interpreter = language.interpreter(limits)
     write_message(proto_out, {"ready": True, "pid": os.getpid()})
-    leftovers = _Leftovers(interpreter)
+    leftovers = Leftovers(interpreter, init.get("tasks"))
+    workspace = Workspace(workdir, init.get("private") or [])
     while (request := read_message(proto_in)) is not None:
+        request_id = request.pop("id", None)  # kept out of the interpreter's reach
         request_limits = Limits(**request["limits"])
         leftovers.before()
         reply = _execute(interpreter, request, request_limits)
-        retire = leftovers.after()
+        retire = leftovers.after() or workspace.reset()
+        reply["id"] = request_id
         if retire:
             reply["retire"] = retire
         write_message(proto_out, reply)

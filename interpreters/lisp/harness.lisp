@@ -2,7 +2,8 @@
 ;;;;
 ;;;; Request on stdin:  a header line `(NONCE SECONDS STEPS MAX-OUTPUT CODE-LENGTH QUERY-LENGTH)`,
 ;;;; then exactly CODE-LENGTH characters of code and QUERY-LENGTH characters of query.
-;;;; Reply on stdout:   a line `NONCE STATUS`, then four escaped lines: answer, output, error,
+;;;; Reply on stdout:   a line `NONCE STATUS` (`NONCE STATUS !` when this SBCL must be replaced
+;;;; before the next program: see INTACT-P), then four escaped lines: answer, output, error,
 ;;;; warnings (joined by the ASCII unit separator, code 31, before escaping). Escaping: \ -> \\,
 ;;;; newline -> \n, CR -> \r.
 ;;;;
@@ -10,9 +11,14 @@
 ;;;; (*read-base*, *print-base*, ...) changes only that program's binding, never the harness's.
 ;;;;
 ;;;; Each program is read (with *read-eval* off) and evaluated in a fresh package that uses only
-;;;; LOWRES-CL (COMMON-LISP with counting loops, below), then the package is deleted, so no
+;;;; LOWRES-CL (COMMON-LISP with counting loops, below), named after the request's random nonce
+;;;; (no program can create the next one's package first), then the package is deleted, so no
 ;;;; definition leaks into the next program. Symbols of other packages (sb-ext:exit,
-;;;; sb-ext:run-program, ...) are refused before anything runs.
+;;;; sb-ext:run-program, ...) are refused before anything runs. After each program, every package
+;;;; it made is deleted, and INTACT-P checks what the next program depends on and a program could
+;;;; still reach (through INTERN, FIND-SYMBOL, ...): the packages there were, under their names,
+;;;; and the functions of COMMON-LISP, LOWRES-CL and this harness. If anything changed, the reply
+;;;; says so and this SBCL exits; the worker starts a fresh one for the next program.
 ;;;;
 ;;;; Programs are evaluated by SBCL's interpreter (sb-eval), not compiled: compiling a typical
 ;;;; GSM8K program costs about 0.5 ms, interpreting it about 0.02 ms, and such programs run for
@@ -167,9 +173,10 @@
            (values "timeout" "" (format nil "step limit exceeded (~d loop iterations and calls)" steps)))
           (t (values "ok" (answer-text value) "")))))
 
-(defun run-program (code query seconds steps output warnings)
+(defun run-program (nonce code query seconds steps output warnings)
   "Returns (values status answer error)."
-  (let ((package (make-package (format nil "PROGRAM-~d" (incf *counter*)) :use '(:lowres-cl)))
+  (incf *counter*)
+  (let ((package (make-package (format nil "PROGRAM-~a" nonce) :use '(:lowres-cl)))
         (*steps* steps))
     (unwind-protect
          (handler-case
@@ -201,7 +208,48 @@
            (error (c) (values "runtime_error" "" (describe-condition c))))
       (ignore-errors (delete-package package)))))
 
+(defun snapshot ()
+  "What INTACT-P compares with: every package with its names; the symbols of COMMON-LISP,
+LOWRES-CL and this harness that name functions, and those functions; the harness's variables
+and *default-pathname-defaults* (where relative file names go)."
+  (let ((symbols nil))
+    (do-external-symbols (symbol :cl)
+      (push symbol symbols))
+    (dolist (package (list :lowres-cl :lowres-harness))
+      (do-symbols (symbol package)
+        (when (eq (symbol-package symbol) (find-package package)) (push symbol symbols))))
+    (setf symbols (coerce (remove-if-not (lambda (s) (and (fboundp s) (not (special-operator-p s)))) symbols)
+                          'simple-vector))
+    (list (mapcar (lambda (p) (list* p (package-name p) (package-nicknames p))) (list-all-packages))
+          symbols
+          (map 'simple-vector #'symbol-function symbols)
+          (list *real-output* *stack-floor* *default-pathname-defaults*))))
+
+(defvar *snapshot*)
+
+(defun same-functions-p (symbols functions)
+  (declare (simple-vector symbols functions))
+  (loop for symbol across symbols
+        for function across functions
+        always (and (fboundp symbol) (eq (symbol-function symbol) function))))
+
+(defun intact-p ()
+  "Delete the packages the program made; true if everything else is as it was."
+  (destructuring-bind (packages symbols functions variables) *snapshot*
+    (let ((now (list-all-packages)))
+      (when (/= (length now) (length packages))
+        (dolist (p now)
+          (unless (assoc p packages) (ignore-errors (sb-ext:unlock-package p) (delete-package p))))))
+    (and (= (length (list-all-packages)) (length packages))
+         (every (lambda (entry)
+                  (destructuring-bind (p name &rest nicknames) entry
+                    (and (eq (package-name p) name) (equal (package-nicknames p) nicknames))))
+                packages)
+         (same-functions-p symbols functions)
+         (equal variables (list *real-output* *stack-floor* *default-pathname-defaults*)))))
+
 (defun serve ()
+  (setf *snapshot* (snapshot))
   (loop
     (let ((header (let ((line (read-line *standard-input* nil nil)))
                     (if line
@@ -215,12 +263,15 @@
           (read-sequence code *standard-input*)
           (read-sequence query *standard-input*)
           (multiple-value-bind (status answer error)
-              (run-program code query seconds steps output warnings)
-            (format *real-output* "~a ~a~%~a~%~a~%~a~%~a~%" nonce status (escape answer)
-                    (escape (get-output-stream-string (buffer output))) (escape error)
-                    (escape (format nil (format nil "~~{~~a~~^~c~~}" (code-char 31))
-                                    (reverse (car warnings)))))
-            (finish-output *real-output*)
+              (run-program nonce code query seconds steps output warnings)
+            (let ((intact (intact-p)))
+              (format *real-output* "~a ~a~:[ !~;~]~%~a~%~a~%~a~%~a~%" nonce status intact (escape answer)
+                      (escape (get-output-stream-string (buffer output))) (escape error)
+                      (escape (format nil (format nil "~~{~~a~~^~c~~}" (code-char 31))
+                                      (reverse (car warnings)))))
+              (finish-output *real-output*)
+              (unless intact
+                (sb-ext:exit :code 0 :abort t)))
             (when (zerop (mod *counter* +full-gc-every+))
               (sb-ext:gc :full t))))))))
 

@@ -11,13 +11,21 @@
         - a term holding the format directives ~@ or ~W anywhere is refused (they run code;
           library(sandbox) does not check ~W's portray_goal option);
         - every directive is checked with safe_goal/1 before it runs; declarations (dynamic/1,
-          discontiguous/1, table/1, op/3 in the program's module, use_module(library(_)), ...)
+          discontiguous/1, table/1, op/3 in the program's module, use_module(library(Name))
+          for a Name of allowed_library/1, ...)
           are allowed as such; module/2 is dropped;
         - clauses that would define predicates in another module (user:message_hook/3, ...) or
           expansion hooks (term_expansion/2, goal_expansion/2, ...) are refused;
         - initialization/1,2 goals are kept aside and run, checked, once the load is done (SWI's
           own initialization list for the stream source `program` would run them again at every
           later program's load, in a module that no longer exists).
+    guarded_run(+M, :Goal)
+        Runs Goal (loading and querying the program of module M) with loading restricted: while
+        it runs, a user:prolog_load_file/2 hook refuses every load that is not a named library
+        of allowed_library/1 (clpq, lists, ...) or, for what the libraries and the autoloader
+        load themselves, a file of SWI-Prolog's own library directory. So no spelling of a path
+        (library('../..'), an absolute or relative file, consult/include/load_files/[F]) can
+        load a file whose directives would run outside this guard.
     guard_goal(:Goal)
         True if Goal (the query, in the program's module) is safe; throws a permission or
         instantiation error naming the culprit otherwise. Call it just before the query.
@@ -30,9 +38,11 @@
 
     Refused (not exhaustive): shell/1,2, process_create/3, open/3,4, see/tell (any file I/O),
     halt/0,1, thread_create/3, fork/1, kill/2, getenv/2, setenv/2, tcp_connect/3 and sockets,
-    consult/load_files, assert of clauses with bodies (facts in the program's own module are
+    consult/load_files/include and any load of a path or of a library not named in
+    allowed_library/1, assert of clauses with bodies (facts in the program's own module are
     fine), call/N on goals the analysis cannot resolve, write_term/2,3, setting global variables
-    (they would outlive the program in the worker), flags beyond library(sandbox)'s own list.
+    (they would outlive the program in the worker), flags beyond library(sandbox)'s own list (those it allows, harness.pl puts back after
+    each program).
     Allowed: arithmetic, clpq ({}/1, inf/sup, minimize/maximize), clpfd, lists, apply (maplist,
     foldl with known closures), yall lambdas, aggregate_all, findall/bagof/setof, between, DCGs,
     format/1,2,3 to the standard streams or atom(_)/string(_), write/print/writeq/nl/tab to the
@@ -41,15 +51,15 @@
 
     The OS layer (lowres_rl.isolation) still contains whatever this misses.
 */
-:- module(lowres_guard, [guarded_load/3, guard_goal/1, safe_message_text/2, safe_message_lines/3]).
+:- module(lowres_guard, [guarded_load/3, guarded_run/2, guard_goal/1, safe_message_text/2, safe_message_lines/3]).
 :- use_module(library(sandbox)).
 :- use_module(library(lists)).
 :- use_module(library(terms), [term_size/2]).
 :- use_module(library(occurs), [sub_term/2]).
 
-:- meta_predicate guarded_load(+, +, 0), guard_goal(:).
+:- meta_predicate guarded_load(+, +, 0), guarded_run(+, 0), guard_goal(:).
 
-:- thread_local guarding/2, deferred/1.
+:- thread_local guarding/2, deferred/1, running/1.
 
 %   Additions to library(sandbox)'s lists: output to the standard streams (library(sandbox)
 %   itself allows only writeln/1 and format/1,2; pengines_io declares the rest for its own
@@ -167,9 +177,47 @@ declaration(Declaration) :-
     local(Declaration).
 declaration(op(Priority, Type, Names)) :- integer(Priority), atom(Type), local(Names).
 
-library_spec(Spec) :- ground(Spec), Spec = library(Name), library_name(Name).
-library_name(Name) :- atom(Name), !.
-library_name(Dir/Name) :- library_name(Dir), atom(Name).
+library_spec(Spec) :- ground(Spec), Spec = library(Name), allowed_library(Name).
+
+%   allowed_library(?Name): the libraries a program may load by name (what GSM8K programs use:
+%   arithmetic, constraints, lists and their higher-order helpers). Nothing that reads files,
+%   starts processes or changes global state.
+allowed_library(Name) :-
+    memberchk(Name, [clpq, clpr, clpfd, simplex, lists, apply, aggregate, yall, pairs, ordsets,
+                     assoc, apply_macros, solution_sequences, strings, dicts, error, occurs, terms,
+                     rbtrees, ugraphs, random, option, nb_set, sort, heaps, when, dif, debug,
+                     dcg/basics, dcg/high_order]).
+
+%   -- loading ---------------------------------------------------------------------------------
+
+guarded_run(M, Goal) :-
+    setup_call_cleanup(asserta(running(M), Ref), Goal, erase(Ref)).
+
+:- multifile user:prolog_load_file/2.
+user:prolog_load_file(Module:Spec, _) :-
+    running(M),
+    \+ allowed_load(M, Module, Spec),
+    throw(error(permission_error(load, source_sink, Spec), _)).
+
+%   allowed_load(+ProgramModule, +Module, +Spec): a named library into the program's module; a
+%   file of the system library for the rest (autoloading, a library loading what it needs).
+allowed_load(M, M, Spec) :- !,
+    (   Spec = library(Name)
+    ->  ground(Name), allowed_library(Name)
+    ;   system_library_file(Spec)
+    ).
+allowed_load(_, _, Spec) :-
+    system_library_file(Spec).
+
+system_library_file(Spec) :-
+    ground(Spec),
+    catch(absolute_file_name(Spec, File, [file_type(prolog), access(read), file_errors(fail)]), _, fail),
+    \+ sub_atom(File, _, _, _, '/../'),
+    file_search_path(swi, Home),
+    atom(Home),
+    atomic_list_concat([Home, '/library/'], Library),
+    sub_atom(File, 0, _, _, Library),
+    !.
 
 %   local(+Term): ground, and naming nothing in another module.
 local(Term) :- ground(Term), \+ sub_term(_:_, Term).

@@ -7,7 +7,11 @@
     there with a wall-time limit and an inference limit, and answers with one JSON string:
     {"status": ..., "answer": ..., "error": ..., "warnings": [...]}. It never throws and never halts:
     halt/0,1 are redefined in the program's module to throw, and loading messages (syntax errors,
-    singleton warnings) are captured through message_hook/3 instead of being printed.
+    singleton warnings) are captured through message_hook/3 instead of being printed. What is
+    global rather than the module's own and a program may still change — the Prolog flags
+    library(sandbox) lets it set (prefer_rationals, float_rounding, occurs_check, ...) and the
+    stack limit — is put back after every program (restore_flags/0), and loading is restricted
+    to named libraries while a program runs (guard.pl, guarded_run/2).
 */
 :- module(lowres_harness, [lowres_run/5]).
 :- use_module(library(time)).
@@ -31,6 +35,7 @@ lowres_run(Code, QueryText, Milliseconds, Inferences, Json) :-
     retractall(captured(_, _)),
     Seconds is Milliseconds / 1000,
     catch(run(Code, QueryText, Seconds, Inferences, Result), E, crash_result(E, Result)),
+    restore_flags,
     findall(W, captured(warning, _-W), Warnings),
     catch(flush_output(user_output), _, true),
     result_json(Result, Warnings, Json).
@@ -43,7 +48,7 @@ run(Code, QueryText, Seconds, Inferences, Result) :-
         ->  message_text(E, Msg), Result = result(syntax_error, '', Msg)
         ;   callable(Goal)
         ->  in_temporary_module(M, prepare(M),
-                                load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result))
+                                guarded_run(M, lowres_harness:load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result)))
         ;   Result = result(syntax_error, '', 'the query is not a callable goal')
         )
     ;   Result = result(syntax_error, '', 'empty query')
@@ -115,8 +120,38 @@ message_text(time_limit_exceeded, 'time limit exceeded') :- !.
 message_text(inference_limit_exceeded, 'inference limit exceeded') :- !.
 message_text(E, Text) :- safe_message_text(E, Text).
 
+%   Global flags a program may set (library(sandbox)'s safe_prolog_flag/2: prefer_rationals,
+%   float_rounding, occurs_check, max_rational_size, ...) and the stack limit (set_prolog_stack/2
+%   lowers it): saved once the harness is loaded, put back after every program, so that none
+%   outlives the program that set it.
+:- dynamic saved_flag/2.
+
+save_flags :-
+    retractall(saved_flag(_, _)),
+    forall(( restored_flag(Flag), flag_value(Flag, Value) ),
+           assertz(saved_flag(Flag, Value))).
+
+%   A size limit that is unset (max_rational_size, max_table_answer_size, ...: no limit) is set
+%   to one no program reaches, so that it has a value to be put back to.
+flag_value(Flag, Value) :- current_prolog_flag(Flag, Value), !.
+flag_value(Flag, Value) :-
+    Value = 4611686018427387903,
+    catch(set_prolog_flag(Flag, Value), _, fail).
+
+restored_flag(stack_limit).
+restored_flag(Flag) :- catch(sandbox:safe_prolog_flag(Flag, _), _, fail).
+
+restore_flags :-
+    forall(saved_flag(Flag, Value),
+           (   current_prolog_flag(Flag, Value)
+           ->  true
+           ;   catch(set_prolog_flag(Flag, Value), _, true)
+           )).
+
 result_json(result(Status, Answer, Error), Warnings, Json) :-
     with_output_to(string(Json),
         json_write_dict(current_output,
                         _{status: Status, answer: Answer, error: Error, warnings: Warnings},
                         [width(0)])).
+
+:- save_flags.

@@ -83,18 +83,45 @@ class Execution:
         return {**asdict(self), "status": self.status.value}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Execution":
-        """Rebuild from untrusted JSON (a worker's reply): unknown keys and bad types are dropped."""
-        text = {k: str(data.get(k) or "") for k in ("stdout", "stderr", "error")}
+    def from_dict(cls, data: dict[str, Any], limits: "Limits | None" = None) -> "Execution":
+        """Rebuild from untrusted JSON (a worker's reply): unknown keys are dropped, every field is
+        capped (stdout and stderr at `limits.output_bytes`), and a bad type or value raises
+        ValueError. Whatever the worker wrote, the Execution kept in the parent is small."""
+        output = (limits or Limits()).output_bytes
+        status = Status(data["status"])
         answer = data.get("answer")
+        if answer is not None and (not isinstance(answer, str) or len(answer) > MAX_ANSWER):
+            raise ValueError("the answer is not a short string")
         warnings = data.get("warnings") or []
+        if not isinstance(warnings, list):
+            raise ValueError("warnings is not a list")
+        seconds = data.get("seconds") or 0.0
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            raise ValueError("seconds is not a finite number")
         return cls(
-            status=Status(data["status"]),
-            answer=None if answer is None else str(answer),
-            warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
-            seconds=float(data.get("seconds") or 0.0),
-            **text,
+            status=status,
+            answer=answer,
+            stdout=_text(data.get("stdout"), output),
+            stderr=_text(data.get("stderr"), output),
+            error=_text(data.get("error"), MAX_ERROR),
+            warnings=[_text(w, MAX_WARNING) for w in warnings[:MAX_WARNINGS]],
+            seconds=float(seconds),
         )
+
+
+MAX_ANSWER = 10_000     # characters: far beyond any GSM8K answer, small enough to keep
+MAX_ERROR = 10_000      # characters of an error message kept
+MAX_WARNING = 2_000     # characters per warning, and warnings per program, kept
+MAX_WARNINGS = 50
+
+
+def _text(value: Any, limit: int) -> str:
+    """A text field of a reply, cut at `limit`; anything but a string (or nothing) is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"a text field holds {type(value).__name__}")
+    return value[:limit]
 
 
 class Interpreter(Protocol):

@@ -37,6 +37,7 @@ from typing import Any, Iterator
 from lowres_rl.languages.base import Execution, Interpreter, Language, Limits, Status, canonical_number
 from lowres_rl.languages.confined import confined_namespace, is_confined
 
+MAX_CHILD_REPLY = 1 << 20  # bytes of a child's result a worker reads
 TICK = "__lowres_step__"  # the counting function's name in the program's globals
 # Macros that run code while compiling (mangled names, and the parts of dotted ones: `hy.R.m.f`).
 COMPILE_TIME = frozenset({"defmacro", "defreader", "require", "eval_when_compile", "eval_and_compile",
@@ -102,7 +103,7 @@ class HyInterpreter:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.close(read_fd)
+            _keep_only(write_fd)
             self._child(prepared, limits, write_fd)
         os.close(write_fd)
         try:
@@ -163,7 +164,7 @@ class HyInterpreter:
         yield "eval", value
 
     def _collect(self, pid: int, fd: int, deadline: float, limits: Limits) -> Execution:
-        chunks = []
+        chunks, size = [], 0
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
@@ -173,11 +174,16 @@ class HyInterpreter:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 break
+            size += len(chunk)
+            if size > MAX_CHILD_REPLY:  # the child's reply is a few fields: this is a flood
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return Execution(Status.CRASHED, error="the program's process flooded its result pipe")
             chunks.append(chunk)
         _, wait_status = os.waitpid(pid, 0)
         try:
-            return Execution.from_dict(json.loads(b"".join(chunks)))
-        except (ValueError, KeyError, TypeError):
+            return Execution.from_dict(json.loads(b"".join(chunks)), limits)
+        except Exception:  # noqa: BLE001 - whatever the child wrote: ValueError, RecursionError, ...
             how = f"signal {os.WTERMSIG(wait_status)}" if os.WIFSIGNALED(wait_status) else \
                 f"exit code {os.WEXITSTATUS(wait_status)}"
             return Execution(Status.CRASHED, error=f"the program's process died ({how}) before answering")
@@ -238,6 +244,14 @@ class HyInterpreter:
             return Execution(Status.TIMEOUT, error=f"step limit exceeded ({limits.steps} loop iterations and calls)")
         number = canonical_number(value)
         return Execution(Status.OK, answer=number if number is not None else _short_repr(value))
+
+
+def _keep_only(fd: int) -> None:
+    """In the child, before any program code: close every descriptor but 0-2 and `fd` (its own
+    result pipe). The worker's protocol pipes are then out of the program's reach — a frame of
+    its own on them would be a forged result — and so is the worker's log."""
+    os.closerange(3, fd)
+    os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
 
 
 def _runs_at_compile_time(forms: list) -> bool:

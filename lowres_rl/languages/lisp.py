@@ -2,11 +2,14 @@
 
 The answer is the value of the query expression (`(total)`); without a query, `(solve)`. The
 in-worker side (`LispInterpreter`) keeps one SBCL running interpreters/lisp/harness.lisp and sends it
-one program at a time: each loads into a fresh package with *read-eval* off, is evaluated by SBCL's
+one program at a time: each loads into a fresh package (named after the request's random nonce) with
+*read-eval* off, is evaluated by SBCL's
 interpreter (compiling would cost more than running) under a step budget (`Limits.steps`: loop
 iterations and calls) and sb-ext:with-timeout, and the package is deleted afterwards. SBCL runs with a bounded heap
 (--dynamic-space-size) and control stack, no init files and no debugger; if a program wedges or
-kills it, it is killed and restarted for the next program (about 35 ms).
+kills it, or changes packages or functions the next program depends on (the harness checks after
+each), it is killed and restarted for the next program (about 35 ms). SBCL never holds the
+worker's protocol pipes: they are close-on-exec, and Popen closes every other descriptor.
 
 Persistent SBCL against a process per program (`sbcl --script`): see benchmarks/lisp_process_model.py.
 """
@@ -86,8 +89,10 @@ class LispInterpreter:
         if reply is None:
             return self._failure(limits)
         status, answer, output, error, warnings = reply
-        if status == Status.MEMORY:
-            self._stop()  # a heap SBCL survived once is fragile: the next program gets a fresh one
+        status, _, altered = status.partition(" ")
+        if status == Status.MEMORY or altered:
+            self._stop()  # a heap SBCL survived once is fragile, and one whose packages or functions
+            # a program changed (the harness said "!") is not the one the next program should meet
         return Execution(Status(status), answer=answer if status == "ok" else None, stdout=output,
                          error=error, warnings=[w for w in warnings.split(WARNING_SEPARATOR) if w])
 
