@@ -99,11 +99,12 @@ def host_uids(pool):
     uids = {}
     for pid in [p for root in pool.pids() for p in [root, *below(root)]]:
         try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().decode().split("\0")
             status = open(f"/proc/{pid}/status").read()
         except OSError:
             continue
-        if "lowres_rl.worker" in cmdline or "sbcl" in cmdline:
+        cmdline = " ".join(argv)  # the worker's Python and SBCL (bwrap and its init stay root: not programs)
+        if os.path.basename(argv[0]).startswith(("python", "sbcl")):
             line = next(l for l in status.splitlines() if l.startswith("Uid:"))
             uids[cmdline[:80]] = [int(u) for u in line.split()[1:]]
     return uids
