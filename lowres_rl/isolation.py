@@ -46,6 +46,8 @@ fsview's scan of the installed distributions, once per process.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import logging
 import os
@@ -58,7 +60,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lowres_rl import fsview
+from lowres_rl import fsview, seccomp
 from lowres_rl.cgroups import Cgroups
 
 log = logging.getLogger(__name__)
@@ -83,13 +85,14 @@ PROTECTED = {
     "none": [],
 }
 NOT_PROTECTED = {
-    "bwrap": ["the kernel: no seccomp filter; as root, programs may create user namespaces",
+    "bwrap": ["the kernel: the system calls the seccomp filter leaves (most of them) are its attack surface",
               "files inside the view (installed packages) are readable"],
     "namespaces": ["files: programs read and write whatever the caller may (as root: everything, "
                    "/proc/sys, /etc/shadow, datasets, homes)", "privilege: programs run as the caller's uid"],
     "none": ["network", "files: whatever the caller may read and write", "privilege: the caller's uid",
              "processes: the host's are visible and can be signalled"],
 }
+NO_SECCOMP = "the kernel: no seccomp filter (no table for this architecture); as root, programs may create user namespaces"
 NO_CGROUP = "no per-worker cgroup: a fork bomb is bounded only by the deadline, memory only per process"
 
 _PIDNS = False  # set once the chosen layer gives workers their own PID namespace
@@ -176,6 +179,11 @@ def report() -> dict[str, object]:
     """The level, what it protects, what it does not, and why it is not stronger (notes)."""
     layer = _layer()
     protected, unprotected = list(PROTECTED[layer.name]), list(NOT_PROTECTED[layer.name])
+    if layer.name == "bwrap" and _filter_file():
+        protected.append("system calls: no namespaces, mounts, ptrace, bpf, keyrings, io_uring, modules "
+                         "(seccomp, EPERM)")
+    elif layer.name == "bwrap":
+        unprotected[0] = NO_SECCOMP
     if layer.cgroups and layer.name != "none":
         protected.append(f"resources: per-worker cgroup ({layer.cgroups.summary()})")
     elif layer.name != "none":
@@ -283,26 +291,45 @@ def _bwrap_variants() -> list[tuple[str, Callable[[str], list[str]]]]:
     bwrap mounting as root, then setpriv to 65534 (needs no user namespaces); else setpriv to
     65534 first and bwrap in a user namespace (only where 65534 can read the Python prefix and the
     package). As another user: bwrap in a user namespace, mapped to that user."""
-    view = fsview.view()
+    view, path = fsview.view(), _filter_file()
+    # bwrap reads the filter from an inherited descriptor: a shell opens it as fd 3 (the pool
+    # closes every other descriptor when it spawns a worker)
+    opener, filtering = (["/bin/sh", "-c", 'exec "$@" 3<"$0"', path], ["--seccomp", "3"]) if path else ([], [])
     if os.geteuid() != 0:
-        return [("user namespace", lambda workdir: _bwrap_userns(workdir, view))]
+        return [("user namespace", lambda workdir: [*opener, *_bwrap_userns(workdir, view, filtering)])]
     if not shutil.which("setpriv"):
         return []
-    return [("as root, then setpriv", lambda workdir: _bwrap_root(workdir, view)),
-            ("setpriv, then a user namespace", lambda workdir: [*DROP, *_bwrap_userns(workdir, view)])]
+    return [("as root, then setpriv", lambda workdir: [*opener, *_bwrap_root(workdir, view, filtering)]),
+            ("setpriv, then a user namespace",
+             lambda workdir: [*opener, *DROP, *_bwrap_userns(workdir, view, filtering)])]
 
 
-def _bwrap_root(workdir: str, view: fsview.View) -> list[str]:
+def _bwrap_root(workdir: str, view: fsview.View, filtering: list[str]) -> list[str]:
     return ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--die-with-parent", "--cap-drop", "ALL",
             "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",  # for setpriv only
-            *_mounts(workdir, view), *DROP]
+            *filtering, *_mounts(workdir, view), *DROP]
 
 
-def _bwrap_userns(workdir: str, view: fsview.View) -> list[str]:
+def _bwrap_userns(workdir: str, view: fsview.View, filtering: list[str]) -> list[str]:
     return ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
-            "--die-with-parent", *_mounts(workdir, view), "--"]
+            "--die-with-parent", *filtering, *_mounts(workdir, view), "--"]
+
+
+@functools.cache
+def _filter_file() -> str | None:
+    """The seccomp filter, written once per process to a private (0700) directory; None where
+    lowres_rl.seccomp has no table for this architecture."""
+    data = seccomp.program()
+    if data is None:
+        return None
+    directory = tempfile.mkdtemp(prefix="lowres-seccomp-")
+    atexit.register(shutil.rmtree, directory, True)
+    path = os.path.join(directory, "filter.bpf")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
 
 
 def _mounts(workdir: str, view: fsview.View) -> list[str]:

@@ -215,3 +215,28 @@ def test_the_pool_announces_a_weak_layer_at_every_start(caplog: pytest.LogCaptur
     records = [r for r in caplog.records if r.name == "lowres_rl.isolation"]
     assert len(records) == 2 and all(LEVEL in r.getMessage() for r in records)
     assert all(r.levelname == ("INFO" if FULL else "WARNING") for r in records)
+
+
+USERNS_PROBES = {  # each prints unshare_user=0 when a new user namespace is refused, 1 when it is made
+    "hy": '(import subprocess)\n(defn solve []\n'
+          '  (setv done (subprocess.run ["unshare" "--user" "--map-root-user" "true"] :capture-output True))\n'
+          '  (print (+ "unshare_user=" (str (int (= done.returncode 0))))) 1)',
+    "lisp": '(defun solve () (let ((p (funcall (intern "RUN-PROGRAM" "SB-EXT") "/usr/bin/unshare"'
+            ' (list "--user" "--map-root-user" "true"))))'
+            ' (format t "unshare_user=~a~%" (if (eql 0 (funcall (intern "PROCESS-EXIT-CODE" "SB-EXT") p)) 1 0))) 1)',
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_new_user_namespace_inside(lang: str) -> None:
+    """A user namespace of its own would give a program every capability over new namespaces (the
+    kernel's attack surface): refused, by bwrap --disable-userns or the seccomp filter."""
+    from lowres_rl.languages import Limits, get_language
+    from lowres_rl.sandbox import Pool
+
+    pool = Pool(get_language(lang), Limits(timeout=5.0), workers=1)
+    try:
+        [result] = pool.run([(USERNS_PROBES[lang], "(solve)")])
+    finally:
+        pool.close()
+    assert "unshare_user=0" in result.stdout, result
