@@ -25,7 +25,7 @@ import shutil
 import site
 import sys
 from dataclasses import dataclass
-from importlib.metadata import Distribution, distributions, entry_points
+from importlib.metadata import Distribution, EntryPoint, distributions, entry_points
 
 SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/alternatives")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")  # symlinks into /usr, or dirs
@@ -50,10 +50,34 @@ class View:
         return sorted(d for d in above - {"/"} if not any(_under(d, b) for b in self.binds))
 
 
-@functools.cache
 def view() -> View:
-    """The view for this process (cached: it depends only on what is installed)."""
-    packages = _package_dirs()
+    """The view for this process: it depends on what is installed and on which Language classes
+    this process has imported (a pool may be given a language that has no entry point)."""
+    return _view(_language_modules())
+
+
+def _language_modules() -> frozenset[str]:
+    """The top-level modules of lowres_rl, of every registered plugin and of every Language
+    subclass imported here (cheap: the pool asks at each worker start)."""
+    from lowres_rl.languages.base import Language
+
+    modules = {"lowres_rl"} | {ep.value.split(":")[0].split(".")[0] for ep in _plugins()}
+    todo = list(Language.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        modules.add(cls.__module__.split(".")[0])
+    return frozenset(modules - {"__main__"})  # a class defined in a script cannot be rebuilt anyway
+
+
+@functools.cache
+def _plugins() -> tuple[EntryPoint, ...]:
+    return tuple(entry_points(group=PLUGINS))
+
+
+@functools.cache
+def _view(modules: frozenset[str]) -> View:
+    packages = _package_dirs(modules)
     paths = [*SYSTEM, *_python_prefixes(), *_site_dirs(), *packages, *_tool_prefixes()]
     links, binds = [], []
     for path in TOP_LEVEL:
@@ -84,7 +108,7 @@ def _distributions() -> list[Distribution]:
     for dist in distributions():  # one scan of the path: looking each name up rescans it
         name, requires = _metadata(dist)
         installed.setdefault(name, (dist, requires))
-    todo = ["lowres-rl", *(_metadata(ep.dist)[0] for ep in entry_points(group=PLUGINS) if ep.dist)]
+    todo = ["lowres-rl", *(_metadata(ep.dist)[0] for ep in _plugins() if ep.dist)]
     found: dict[str, Distribution] = {}
     while todo:
         name = todo.pop()
@@ -119,10 +143,9 @@ def _site_dirs() -> tuple[str, ...]:
     return tuple(dict.fromkeys(d for d in dirs if os.path.isdir(d)))
 
 
-def _package_dirs() -> list[str]:
-    """The directories of lowres_rl and of each plugin's top-level package (or module), with the
-    targets of the symlinks directly inside them (package data kept elsewhere in a checkout)."""
-    modules = {"lowres_rl"} | {ep.value.split(":")[0].split(".")[0] for ep in entry_points(group=PLUGINS)}
+def _package_dirs(modules: frozenset[str]) -> list[str]:
+    """The directories of these top-level packages (or their module files), with the targets of
+    the symlinks directly inside them (package data kept elsewhere in a checkout)."""
     found = []
     for module in sorted(modules):
         try:
@@ -151,7 +174,7 @@ def _tool_prefixes() -> list[str]:
     """For each program a language requires on PATH that lives outside /usr: its prefix (the
     directory above its bin/), plus SWI_HOME_DIR and SBCL_HOME where set."""
     prefixes = [os.environ.get("SWI_HOME_DIR", ""), os.environ.get("SBCL_HOME", "")]
-    for ep in entry_points(group=PLUGINS):
+    for ep in _plugins():
         try:
             requires = getattr(ep.load(), "requires", {})
         except Exception:  # noqa: BLE001 - a broken plugin: reported when that language is asked for

@@ -291,30 +291,29 @@ def _bwrap_variants() -> list[tuple[str, Callable[[str], list[str]]]]:
     bwrap mounting as root, then setpriv to 65534 (needs no user namespaces); else setpriv to
     65534 first and bwrap in a user namespace (only where 65534 can read the Python prefix and the
     package). As another user: bwrap in a user namespace, mapped to that user."""
-    view, path = fsview.view(), _filter_file()
+    path = _filter_file()
     # bwrap reads the filter from an inherited descriptor: a shell opens it as fd 3 (the pool
     # closes every other descriptor when it spawns a worker)
     opener, filtering = (["/bin/sh", "-c", 'exec "$@" 3<"$0"', path], ["--seccomp", "3"]) if path else ([], [])
     if os.geteuid() != 0:
-        return [("user namespace", lambda workdir: [*opener, *_bwrap_userns(workdir, view, filtering)])]
+        return [("user namespace", lambda workdir: [*opener, *_bwrap_userns(workdir, filtering)])]
     if not shutil.which("setpriv"):
         return []
-    return [("as root, then setpriv", lambda workdir: [*opener, *_bwrap_root(workdir, view, filtering)]),
-            ("setpriv, then a user namespace",
-             lambda workdir: [*opener, *DROP, *_bwrap_userns(workdir, view, filtering)])]
+    return [("as root, then setpriv", lambda workdir: [*opener, *_bwrap_root(workdir, filtering)]),
+            ("setpriv, then a user namespace", lambda workdir: [*opener, *DROP, *_bwrap_userns(workdir, filtering)])]
 
 
-def _bwrap_root(workdir: str, view: fsview.View, filtering: list[str]) -> list[str]:
+def _bwrap_root(workdir: str, filtering: list[str]) -> list[str]:
     return ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--die-with-parent", "--cap-drop", "ALL",
             "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",  # for setpriv only
-            *filtering, *_mounts(workdir, view), *DROP]
+            *filtering, *_mounts(workdir, fsview.view()), *DROP]
 
 
-def _bwrap_userns(workdir: str, view: fsview.View, filtering: list[str]) -> list[str]:
+def _bwrap_userns(workdir: str, filtering: list[str]) -> list[str]:
     return ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
-            "--die-with-parent", *filtering, *_mounts(workdir, view), "--"]
+            "--die-with-parent", *filtering, *_mounts(workdir, fsview.view()), "--"]
 
 
 @functools.cache
