@@ -180,10 +180,14 @@ def test_full_layer_from_every_cwd(where: str, require: str) -> None:
 def test_weaker_layers_report_what_they_leave_and_require_refuses_them(cap: str) -> None:
     """LOWRES_RL_ISOLATION caps the layer (the fallbacks of a machine without bwrap or user
     namespaces): the level says so, a WARNING names what is unprotected, and REQUIRE refuses it."""
-    report, stderr = drive(ROOT, langs=(), LOWRES_RL_ISOLATION=cap)
+    report, stderr = drive(ROOT, langs=("hy",), LOWRES_RL_ISOLATION=cap)
     assert report["level"].split("+")[0] == cap, report
     assert "refused" not in report
     assert "WARNING" in stderr and "NOT protected" in stderr, stderr
+    # the fallback works, and what it says is unprotected is: the (benign) probe reads the file
+    # planted in the caller's directory
+    assert report["hy"]["status"] == "ok", report["hy"]
+    assert "files" in report["describe"] and report["hy"]["report"]["read_cwd"] == "1", report
     report, _ = drive(ROOT, langs=(), LOWRES_RL_ISOLATION=cap, LOWRES_RL_REQUIRE_ISOLATION="1")
     assert cap in report.get("refused", ""), report
 
