@@ -35,13 +35,14 @@ PLUGINS = "lowres_rl.languages"
 @dataclass(frozen=True)
 class View:
     binds: tuple[str, ...]              # host paths bound read-only at the same path, outermost first
-    links: tuple[tuple[str, str], ...]  # (target, link): /bin -> usr/bin on a merged-/usr system
+    links: tuple[tuple[str, str], ...]  # (target, link): /bin -> usr/bin on a merged-/usr system,
+                                        # a symlinked path to the bound directory it leads to
     python_path: tuple[str, ...]        # the worker's PYTHONPATH
 
     def dirs(self) -> list[str]:
         """Every directory above a bind that is not itself bound: created (mode 0755) before the
         binds, since bwrap would otherwise copy a host parent's mode (/root is 0700)."""
-        above = {os.path.dirname(p) for p in self.binds}
+        above = {os.path.dirname(p) for p in [*self.binds, *(link for _, link in self.links)]}
         while True:
             more = {os.path.dirname(p) for p in above} - above
             if not more:
@@ -86,10 +87,12 @@ def _view(modules: frozenset[str]) -> View:
             links.append((target, path))
         elif os.path.isdir(path):
             binds.append(path)
-    for path in {os.path.realpath(p) for p in paths if p and os.path.exists(p)} | set(binds):
-        binds.append(path)
-    binds = sorted(set(binds))
+    found = {os.path.abspath(p): os.path.realpath(p) for p in paths if p and os.path.exists(p)}
+    binds = sorted(set(binds) | set(found.values()))
     binds = [b for b in binds if not any(_under(b, o) and b != o for o in binds)]
+    for path, real in sorted(found.items()):  # a path through a symlink (a venv's): a link to its target
+        if path != real and not any(_under(path, b) for b in binds) and not any(_under(path, l) for _, l in links):
+            links.append((real, path))
     python_path = list(dict.fromkeys(os.path.dirname(p) for p in packages if os.path.isdir(p)))
     python_path += [d for d in _site_dirs() if d not in site.getsitepackages()]
     return View(tuple(binds), tuple(links), tuple(dict.fromkeys(python_path)))

@@ -24,11 +24,16 @@ capabilities (bounding set emptied) and no_new_privs; as another user, bwrap map
   - network: none (own network namespace: no loopback to the host, no abstract sockets);
   - processes: own PID, IPC, UTS and cgroup namespaces; the host's processes are invisible, and a
     worker's whole sandbox dies with the pool (--die-with-parent, its init in the PID namespace);
+  - system calls (seccomp.py, x86_64): no new namespaces (so no user namespace to gain
+    capabilities in), mounts, ptrace, bpf, keyrings, io_uring, modules: EPERM;
   - with `+cgroup` (cgroups.py): pids.max, a memory ceiling and one CPU per worker.
   Not protected:
   - what the view holds is readable: installed packages' files (a secret in site-packages);
-  - the kernel: no seccomp filter, and as root a program may still create a user namespace of
-    its own (harmless to the host's files, but kernel attack surface); a kernel exploit wins;
+  - the kernel: the system calls the filter leaves are its attack surface (a kernel exploit
+    wins); on another architecture there is no filter, and as root a program may then create a
+    user namespace of its own (said in the level's report);
+  - processes of one worker share uid 65534 with those of every other worker: separate PID
+    namespaces keep them from seeing or signalling each other, nothing else does;
   - other programs of the same worker: what one leaves there (lowres_rl.worker, sandbox);
   - without `+cgroup`: a fork bomb is bounded only by the deadline, memory only per process.
 `namespaces` (`unshare`): network, PID (own /proc), mount, IPC and UTS namespaces.

@@ -244,3 +244,19 @@ def test_no_new_user_namespace_inside(lang: str) -> None:
     finally:
         pool.close()
     assert "unshare_user=0" in result.stdout, result
+
+
+def test_a_venv_reached_through_a_symlink_gets_the_full_layer(tmp_path: Path) -> None:
+    """The Python prefix is bound where it really is, and the path the pool starts workers by (a
+    symlink to the venv) leads there inside the sandbox too; the venv sits under /tmp, which the
+    sandbox otherwise replaces with a private tmpfs."""
+    venv, link = tmp_path / "venv", tmp_path / "venv-link"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    link.symlink_to(venv)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOWRES_RL_")}
+    environment["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([str(link / "bin" / "python"), "-m", "lowres_rl.run", "--lang", "hy"],
+                          input="(defn solve [] 42)", cwd=tmp_path, env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout)["answer"] == "42", done.stderr
+    assert "weaker" not in done.stderr, done.stderr
