@@ -11,6 +11,11 @@ io_uring, kernel modules, kexec, swap, reboot, acct, quotactl, syslog, iopl/iope
 handles (open_by_handle_at). Calls from any other ABI (i386 via int 0x80, x32) are refused
 outright, since their numbers differ. Written by hand, because no seccomp library is a
 dependency here: the program is a list of comparisons, built once per process.
+
+Cost: a few dozen BPF instructions per system call. Kernels before 5.16 also force the
+speculative-store-bypass mitigation on every seccomp-filtered task (a CPU cost on some hardware);
+later ones leave it to prctl (here, 6.18: "thread vulnerable", worker CPU per Prolog program
+unchanged, about 2.3 ms with and without the filter).
 """
 from __future__ import annotations
 
