@@ -97,7 +97,8 @@ NOT_PROTECTED = {
     "none": ["network", "files: whatever the caller may read and write", "privilege: the caller's uid",
              "processes: the host's are visible and can be signalled"],
 }
-NO_SECCOMP = "the kernel: no seccomp filter (no table for this architecture); as root, programs may create user namespaces"
+NO_SECCOMP = ("the kernel: no seccomp filter (no table for this architecture); as root, programs may "
+              "create user namespaces")
 NO_CGROUP = "no per-worker cgroup: a fork bomb is bounded only by the deadline, memory only per process"
 
 _PIDNS = False  # set once the chosen layer gives workers their own PID namespace

@@ -72,7 +72,8 @@ from lowres_rl import isolation
 from lowres_rl.languages import Limits, get_language
 from lowres_rl.sandbox import Pool
 
-paths, langs, probes = json.loads(sys.argv[1]), sys.argv[2].split(",") if sys.argv[2] else [], json.loads(sys.argv[3])
+paths, probes = json.loads(sys.argv[1]), json.loads(sys.argv[3])
+langs = sys.argv[2].split(",") if sys.argv[2] else []
 
 def program(lang):
     if lang == "hy":
