@@ -78,7 +78,8 @@ langs = sys.argv[2].split(",") if sys.argv[2] else []
 def program(lang):
     if lang == "hy":
         return "(setv PATHS " + "{" + " ".join(f'"{k}" "{v}"' for k, v in paths.items()) + "})\n" + probes[lang]
-    return "(defparameter PATHS (list " + " ".join(f'(cons "{k}" "{v}")' for k, v in paths.items()) + "))\n" + probes[lang]
+    pairs = " ".join(f'(cons "{k}" "{v}")' for k, v in paths.items())
+    return "(defparameter PATHS (list " + pairs + "))\n" + probes[lang]
 
 def below(root):
     children = {}
