@@ -165,6 +165,8 @@ def _detect() -> _Layer:
                 return layer
     elif ceiling == "bwrap":
         notes.append("bwrap is not installed (apt-get install bubblewrap)")
+    if ceiling == "bwrap" and os.geteuid() == 0 and not shutil.which("setpriv"):
+        notes.append("setpriv is not installed (util-linux): as root, bwrap would leave programs host root")
     if ceiling in ("bwrap", "namespaces") and shutil.which("unshare"):
         command = UNSHARE if os.geteuid() == 0 else [UNSHARE[0], "--user", "--map-root-user", *UNSHARE[1:]]
         layer = _Layer("namespaces", lambda workdir: list(command), cgroups, notes)
@@ -304,6 +306,7 @@ def _bwrap_variants() -> list[tuple[str, Callable[[str], list[str]]]]:
     if os.geteuid() != 0:
         return [("user namespace", lambda workdir: [*opener, *_bwrap_userns(workdir, filtering)])]
     if not shutil.which("setpriv"):
+        log.info("sandbox isolation: no setpriv (util-linux): bwrap would leave programs host root")
         return []
     return [("as root, then setpriv", lambda workdir: [*opener, *_bwrap_root(workdir, filtering)]),
             ("setpriv, then a user namespace", lambda workdir: [*opener, *DROP, *_bwrap_userns(workdir, filtering)])]
