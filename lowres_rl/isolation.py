@@ -1,86 +1,57 @@
 """OS isolation for sandbox workers: what the machine allows, detected (and verified) once.
 
-Every worker command is prefixed by `wrapper()(workdir)`. Layers, strongest first; the first that
-works here is used, and it is logged once at start-up and shown by `python -m lowres_rl.run --info`:
+    python -m lowres_rl.run --info     # the level here, what it protects and what it does not
 
-  `bwrap`       bubblewrap: new user, PID, network, IPC, UTS and cgroup namespaces, all
-                capabilities dropped, no further user namespaces (--disable-userns), sandbox uid
-                65534, the whole filesystem read-only, a private size-limited tmpfs on /tmp,
-                /dev/shm and on the worker's own directory (at the same path, so its cwd is
-                unchanged), a fresh /proc showing only the sandbox's processes, and the
-                caller's home directory (plus /root and /home) hidden behind an empty read-only
-                tmpfs into which only what the worker needs (the Python prefix, sys.path, PATH
-                entries, the package) is bound back, read-only. --die-with-parent: the sandbox
-                dies with the pool's process.
-  `namespaces`  `unshare`: new network, PID (with its own /proc), mount, IPC and UTS namespaces.
-                No network, and a fork bomb dies with its worker — but the filesystem stays
-                writable wherever the worker's user may write (as root: everywhere).
-  `none`        plain processes with resource limits only; said once, loudly, at start-up.
+Every worker command is prefixed by `wrapper()(workdir)`; each `wrapper()` call (one per pool
+start) logs the level, as a WARNING naming what is unprotected when it is not the full layer,
+`bwrap+cgroup`. `LOWRES_RL_REQUIRE_ISOLATION=1` refuses (IsolationError) anything weaker.
+`LOWRES_RL_ISOLATION=namespaces|none` caps the layer tried (the fallbacks of a machine without
+bwrap or user namespaces; tested by forcing them), `LOWRES_RL_CGROUPS=0` leaves cgroups out.
+Layers, strongest first; the first whose probe worker passes is used:
 
-`+cgroup` is added to the level where a writable cgroup hierarchy (v1 or v2) lets this process
-create child groups: each worker then runs in its own cgroup with pids.max (cgroups.PIDS_MAX), a memory
-ceiling for the worker and everything it starts (cgroups.WORKER_MEMORY_MB, env LOWRES_RL_WORKER_MEMORY_MB)
-and a CPU quota of one core. Removed once the worker's directory is gone (swept at the next spawn
-and at exit).
+`bwrap` (bubblewrap). As root, bwrap mounts as root (no user namespace, so it works where those
+are disabled) and `setpriv` then drops the worker to uid/gid 65534 with no groups, no
+capabilities (bounding set emptied) and no_new_privs; as another user, bwrap maps sandbox uid
+65534 to that user and disables further user namespaces.
+  Protected:
+  - privilege: programs never hold host uid 0 or any capability; setuid binaries grant nothing;
+    /proc/sys, /sys (absent), /etc/shadow (absent) and other root-only files are out of reach;
+  - files: only fsview's read-only view (/usr, ld.so.cache, the Python prefix, the site directories
+    of the distributions a worker imports, the package and plugin directories) plus private,
+    size-limited tmpfs mounts (the worker's directory, /tmp, /dev/shm); not the caller's current
+    directory, home, /work, datasets, caches, /etc, /run or /var (host sockets). The import path
+    is derived from where packages are installed, never from the caller's sys.path;
+  - network: none (own network namespace: no loopback to the host, no abstract sockets);
+  - processes: own PID, IPC, UTS and cgroup namespaces; the host's processes are invisible, and a
+    worker's whole sandbox dies with the pool (--die-with-parent, its init in the PID namespace);
+  - system calls (seccomp.py, x86_64): no new namespaces (so no user namespace to gain
+    capabilities in), mounts, ptrace, bpf, keyrings, io_uring, modules: EPERM;
+  - with `+cgroup` (cgroups.py): pids.max, a memory ceiling and one CPU per worker.
+  Not protected:
+  - what the view holds is readable: installed packages' files (a secret in site-packages);
+  - the kernel: the system calls the filter leaves are its attack surface (a kernel exploit
+    wins); on another architecture there is no filter, and as root a program may then create a
+    user namespace of its own (said in the level's report);
+  - processes of one worker share uid 65534 with those of every other worker: separate PID
+    namespaces keep them from seeing or signalling each other, nothing else does;
+  - other programs of the same worker: what one leaves there (lowres_rl.worker, sandbox);
+  - without `+cgroup`: a fork bomb is bounded only by the deadline, memory only per process.
+`namespaces` (`unshare`): network, PID (own /proc), mount, IPC and UTS namespaces.
+  Protected: the network; the host's processes. Not protected: files and privilege — programs
+  run as the caller (as root: host root), read and write whatever it may: /proc/sys, /etc/shadow,
+  datasets, homes.
+`none`: plain processes with the worker's rlimits. Nothing beyond them is protected: network,
+  files, privilege, processes.
+Every level: a scrubbed environment (worker_environment), a private working directory, the
+worker's rlimits and a kill of its process group at the deadline (lowres_rl.worker, sandbox).
 
-Always applied (every level): a scrubbed environment (worker_environment: no secrets from the
-parent), a private working directory, the worker's own rlimits (lowres_rl.worker: address space,
-file size, open files, no core dumps), and a kill of the worker's whole process group at the wall
-deadline (lowres_rl.sandbox). `LOWRES_RL_REQUIRE_ISOLATION=1` makes a missing namespace layer an
-error (IsolationError) instead of a warning.
-
-Protected, at level `bwrap` (verified at detection by running a probe worker inside the layer):
-  - network: none at all (a private loopback only; no route to the host's 127.0.0.1);
-  - writes: only into the worker's own directory and private tmpfs mounts (/tmp, /dev/shm), all
-    size-limited and invisible to the host; everything else is read-only (EROFS), remounting is
-    impossible (no capabilities; no new user namespace to gain them in);
-  - privilege: as root, `bwrap --unshare-all` alone leaves the sandbox every capability in its new
-    user namespace, enough to `mount -o remount,rw /` and write anywhere (verified here); hence
-    --cap-drop ALL and --disable-userns, and the hostile tests try exactly that;
-  - the parent: invisible (own PID namespace and /proc), so it cannot be signalled, traced or have
-    its environment (/proc/PID/environ) read; the worker's environment holds no secret;
-  - runaway processes: killing the worker's process group kills the sandbox's init, and with it
-    every process in the PID namespace (setsid() does not escape); with `+cgroup`, pids.max bounds
-    a fork bomb while it lives, the memory ceiling bounds the total of all its processes (tmpfs
-    pages included), and one core is the most it can take from the other workers;
-  - secrets in files under the caller's home, /root and /home: hidden.
-Not protected at level `bwrap`:
-  - reading the rest of the filesystem (read-only, but readable: /etc, /usr, /work, ...), and the
-    sandbox's kernel uid is still the caller's (root stays root to the kernel, without
-    capabilities): files the caller may read, the program may read, outside the hidden homes;
-  - the kernel itself (no seccomp filter): a kernel exploit is out of scope;
-  - RLIMIT_NPROC: not enforced for kernel uid 0 (measured here: 60 of 60 forks under a limit of
-    20, inside bwrap with sandbox uid 65534 mapped to root); only cgroup pids.max bounds a fork bomb
-    as root, and without `+cgroup` it is bounded only by the deadline (timeout + 0.5 s) — it may
-    exhaust the machine's PIDs for that long;
-  - CPU: bounded by the wall-clock kill (and one core per worker with `+cgroup`); no RLIMIT_CPU,
-    since a worker serves many programs and the deadline is the per-program bound;
-  - without `+cgroup`, memory is bounded per process only (RLIMIT_AS), not per sandbox;
-  - what a program leaves in its worker: background processes and threads run on into the next
-    programs of that worker until it is killed (deadline, death, recycling) — unless the worker
-    checks after each program (LOWRES_RL_PIDNS=1 tells it that every process it sees besides itself,
-    init and its interpreter's helpers is a leftover); files in its directory stay too;
-  - in-process tampering: a Hy program runs inside the worker's Python and a Lisp program inside
-    the harness's SBCL, so either can redefine how later programs in that process are answered
-    (tests/test_hostile.py marks this as a known failure). Only a process per program fixes that.
-Language-level guards come on top: Prolog programs pass interpreters/prolog/guard.pl (shell,
-process_create, open, halt, ... refused before anything runs); the SBCL harness refuses symbols of
-other packages (but `(intern "RUN-PROGRAM" "SB-EXT")` is invisible to it: only this layer contains
-that); Hy has no guard of its own: this layer is the guard.
-
-Start-up cost (measured on the 2-core dev VM, busy: medians of 11, spawn to `ready`): running
-`true` costs 0.6 ms plain, 2.3 ms under unshare, 6.5 ms under bwrap, 7 ms with the cgroup shell
-step; a whole worker start is 170/215/220/270-300 ms (Prolog: plain/unshare/bwrap/bwrap+cgroup),
-100/170/170/135-140 ms (Hy), ~120 ms for all (Lisp; SBCL itself starts later): tens of
-milliseconds on top of importing the interpreter, much of it noise (load average ~4 during the
-measurement). Detection runs one probe worker (~0.15 s) once per process.
-
-Environment: `LOWRES_RL_REQUIRE_ISOLATION=1` (missing namespaces: error), `LOWRES_RL_ISOLATION=
-namespaces|none` (cap the layer tried: to test the fallbacks, or where bwrap misbehaves),
-`LOWRES_RL_CGROUPS=0` (no cgroups), `LOWRES_RL_WORKER_MEMORY_MB` (the per-worker memory ceiling).
+Cost: the layer is a command prefix, paid once per worker start (bwrap's mounts and setpriv: a few
+ms of a worker's 100-300 ms start), nothing per program. Detection: one probe worker (~0.2 s) and
+fsview's scan of the installed distributions, once per process.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import logging
@@ -92,22 +63,43 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
+from lowres_rl import fsview, seccomp
 from lowres_rl.cgroups import Cgroups
 
 log = logging.getLogger(__name__)
 
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SWI_HOME_DIR", "SBCL_HOME", "LD_LIBRARY_PATH")
 UNSHARE = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount", "--ipc", "--uts", "--mount-proc"]
+FULL = "bwrap+cgroup"        # the full layer: LOWRES_RL_REQUIRE_ISOLATION=1 accepts nothing else
 
-SANDBOX_UID = 65534          # the uid (and gid) programs see inside bwrap
+SANDBOX_UID = 65534          # nobody: the uid (and gid) programs run as
 WORKDIR_TMPFS = 64 << 20     # bytes: the worker's directory (captures, program files)
 TMP_TMPFS = 32 << 20         # bytes: private /tmp
 SHM_TMPFS = 16 << 20         # bytes: private /dev/shm
-HIDDEN = ("/root", "/home")  # hidden like the caller's home (re-binding what the worker needs)
+DROP = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+        "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
 
+PROTECTED = {
+    "bwrap": ["privilege: never host uid 0, no capabilities, no_new_privs; /proc/sys not writable",
+              "files: a read-only view of the interpreters, Python and the package only; not the "
+              "caller's cwd, home, /work, datasets, /etc, /run; writes only to private tmpfs mounts",
+              "network: none", "processes: own PID namespace, the host's invisible"],
+    "namespaces": ["network: none", "processes: own PID namespace, the host's invisible"],
+    "none": [],
+}
+NOT_PROTECTED = {
+    "bwrap": ["the kernel: the system calls the seccomp filter leaves (most of them) are its attack surface",
+              "files inside the view (installed packages) are readable"],
+    "namespaces": ["files: programs read and write whatever the caller may (as root: everything, "
+                   "/proc/sys, /etc/shadow, datasets, homes)", "privilege: programs run as the caller's uid"],
+    "none": ["network", "files: whatever the caller may read and write", "privilege: the caller's uid",
+             "processes: the host's are visible and can be signalled"],
+}
+NO_SECCOMP = ("the kernel: no seccomp filter (no table for this architecture); as root, programs may "
+              "create user namespaces")
+NO_CGROUP = "no per-worker cgroup: a fork bomb is bounded only by the deadline, memory only per process"
 
 _PIDNS = False  # set once the chosen layer gives workers their own PID namespace
 
@@ -117,12 +109,13 @@ class IsolationError(RuntimeError):
 
 
 def worker_environment(workdir: str) -> dict[str, str]:
-    """The whole environment a worker sees: a few locale and tool paths, nothing secret."""
+    """The whole environment a worker sees: a few locale and tool paths, nothing secret, and an
+    import path derived from where lowres_rl and its plugins are installed (fsview)."""
     env = {key: os.environ[key] for key in KEEP_ENV if key in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
-    env.update(HOME=workdir, TMPDIR=workdir, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
-               PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.update(HOME=workdir, TMPDIR=workdir, PYTHONPATH=os.pathsep.join(fsview.view().python_path),
+               PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", PYTHONNOUSERSITE="1")
     if _PIDNS:  # the worker may then treat every other process it sees as a program's leftover
         env["LOWRES_RL_PIDNS"] = "1"
     return env
@@ -166,18 +159,18 @@ def _detect() -> _Layer:
         notes.append(f"LOWRES_RL_ISOLATION={ceiling}")
     cgroups = Cgroups.create(notes) if ceiling != "none" else None
     if ceiling == "bwrap" and shutil.which("bwrap"):
-        try:
-            hidden = _hidden_dirs()
-        except OSError as exc:
-            notes.append(f"bwrap unusable: {exc}")
-        else:
-            layer = _Layer("bwrap", lambda workdir: _bwrap(workdir, hidden), cgroups, notes)
-            if _verify(layer, notes, strict=True):
+        for variant, prefix in _bwrap_variants():
+            layer = _Layer("bwrap", prefix, cgroups, notes)
+            if _verify(layer, notes, variant, strict=True):
                 return layer
+    elif ceiling == "bwrap":
+        notes.append("bwrap is not installed (apt-get install bubblewrap)")
+    if ceiling == "bwrap" and os.geteuid() == 0 and not shutil.which("setpriv"):
+        notes.append("setpriv is not installed (util-linux): as root, bwrap would leave programs host root")
     if ceiling in ("bwrap", "namespaces") and shutil.which("unshare"):
         command = UNSHARE if os.geteuid() == 0 else [UNSHARE[0], "--user", "--map-root-user", *UNSHARE[1:]]
         layer = _Layer("namespaces", lambda workdir: list(command), cgroups, notes)
-        if _verify(layer, notes, strict=False):
+        if _verify(layer, notes, "unshare", strict=False):
             return layer
     if cgroups is not None:
         cgroups.remove_all()
@@ -190,34 +183,49 @@ def level() -> str:
     return _layer().level
 
 
-def describe() -> str:
-    """One line for logs: the level and what it means here."""
+def report() -> dict[str, object]:
+    """The level, what it protects, what it does not, and why it is not stronger (notes)."""
     layer = _layer()
-    what = {
-        "bwrap": "no network, read-only filesystem except the worker's own directory, private /tmp, "
-                 "own PID namespace, homes hidden, no capabilities",
-        "namespaces": "no network, own PID namespace and /proc; the filesystem is NOT protected",
-        "none": "NO namespace isolation: programs can reach the network and write outside their directory",
-    }[layer.name]
+    protected, unprotected = list(PROTECTED[layer.name]), list(NOT_PROTECTED[layer.name])
+    if layer.name == "bwrap" and _filter_file():
+        protected.append("system calls: no namespaces, mounts, ptrace, bpf, keyrings, io_uring, modules "
+                         "(seccomp, EPERM)")
+    elif layer.name == "bwrap":
+        unprotected[0] = NO_SECCOMP
     if layer.cgroups and layer.name != "none":
-        what += f"; per-worker cgroup: {layer.cgroups.summary()}"
+        protected.append(f"resources: per-worker cgroup ({layer.cgroups.summary()})")
     elif layer.name != "none":
-        what += "; no writable cgroups: a fork bomb is bounded only by the deadline"
-    return f"{layer.level} ({what})" + (f" [{'; '.join(layer.notes)}]" if layer.notes else "")
+        unprotected.append(NO_CGROUP)
+    return {"isolation": layer.level, "protected": protected, "not_protected": unprotected,
+            "notes": list(layer.notes)}
 
 
-@functools.cache
+def describe() -> str:
+    """One line for logs: the level, what it leaves unprotected, and why it is not stronger."""
+    facts = report()
+    line = f"{facts['isolation']}; NOT protected: {'; '.join(facts['not_protected'])}"  # type: ignore[arg-type]
+    return line + (f" [{'; '.join(facts['notes'])}]" if facts["notes"] else "")  # type: ignore[arg-type]
+
+
+def announce() -> None:
+    """Log the level (a WARNING when weaker than the full layer); with
+    LOWRES_RL_REQUIRE_ISOLATION=1, raise IsolationError instead when it is weaker."""
+    layer = _layer()
+    if layer.level == FULL:
+        log.info("sandbox isolation: %s", describe())
+        return
+    message = f"sandbox isolation is weaker than {FULL}: {describe()}"
+    if os.environ.get("LOWRES_RL_REQUIRE_ISOLATION") == "1":
+        raise IsolationError(message + " (LOWRES_RL_REQUIRE_ISOLATION=1 refuses it)")
+    log.warning(message)
+
+
 def wrapper() -> Callable[[str], list[str]]:
     """A function giving the command prefix that starts a worker inside the isolation layer
-    (called by the pool with the worker's fresh directory, just before it spawns the worker)."""
+    (called at every pool start, which it announces; the pool calls the result with each
+    worker's fresh directory, just before it spawns the worker)."""
+    announce()
     layer = _layer()
-    if layer.name == "none":
-        message = "sandbox isolation: " + describe()
-        if os.environ.get("LOWRES_RL_REQUIRE_ISOLATION") == "1":
-            raise IsolationError(message)
-        log.warning(message)
-        return lambda workdir: []
-    log.info("sandbox isolation: %s", describe())
     if layer.cgroups is None:
         return layer.prefix
     cgroups = layer.cgroups
@@ -227,9 +235,10 @@ def wrapper() -> Callable[[str], list[str]]:
     return prefix
 
 
-def _verify(layer: _Layer, notes: list[str], strict: bool) -> bool:
-    """Start a probe worker inside `layer`: it must import the worker module and, when `strict`,
-    fail to write to the caller's temporary and home directories (checked from here)."""
+def _verify(layer: _Layer, notes: list[str], variant: str, strict: bool) -> bool:
+    """Start a probe worker inside `layer`: it must import the worker module and write to its own
+    directory and, when `strict`, fail to open /proc/sys for writing and to write to the caller's
+    temporary and home directories (checked from here)."""
     workdir = tempfile.mkdtemp(prefix="lowres-probe-")
     marker = f"lowres-probe-{uuid.uuid4().hex}"
     targets = [os.path.join(tempfile.gettempdir(), marker), os.path.join(os.path.expanduser("~"), marker)]
@@ -248,19 +257,21 @@ def _verify(layer: _Layer, notes: list[str], strict: bool) -> bool:
     escaped = [t for t in targets if os.path.lexists(t)]
     for target in escaped:
         os.unlink(target)
-    if report.get("import") is True and report.get("cwd") is True and not (strict and escaped):
+    privileged = strict and report.get("sysctl") is not False
+    if report.get("import") is True and report.get("cwd") is True and not (strict and escaped) and not privileged:
         return True
     why = (f"wrote outside its directory: {escaped}" if escaped else
-           report.get("error") or report.get("import") or
+           report.get("error") or (report.get("import") is not True and report.get("import")) or
+           (privileged and report.get("import") is True and "/proc/sys is writable") or
            (done.stderr.decode(errors="replace").strip()[-300:] if done is not None else "failed"))
-    notes.append(f"{layer.name} unusable: {why}")
-    log.info("sandbox isolation: %s layer rejected: %s", layer.name, why)
+    notes.append(f"{layer.name} ({variant}) unusable: {why}")
+    log.info("sandbox isolation: %s (%s) rejected: %s", layer.name, variant, why)
     return False
 
 
 _PROBE = """
 import json, os, sys
-report = {}
+report = {"sysctl": os.access("/proc/sys/vm/swappiness", os.W_OK)}
 try:
     import lowres_rl.worker
     report["import"] = True
@@ -283,81 +294,67 @@ print(json.dumps(report))
 
 # -- bubblewrap ---------------------------------------------------------------------------------
 
-def _bwrap(workdir: str, hidden: list[tuple[str, list[str]]]) -> list[str]:
-    command = [
-        "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-        "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
-        "--die-with-parent",
-        "--ro-bind", "/", "/",
-        "--dev", "/dev", "--size", str(SHM_TMPFS), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-        "--proc", "/proc",
-    ]
-    for directory, keep in hidden:  # /tmp first (writable), then the homes (read-only at the end)
-        if directory == "/tmp":
-            command += ["--size", str(TMP_TMPFS)]
-        command += ["--tmpfs", directory]
-        for path in keep:
-            command += ["--ro-bind-try", path, path]
-    command += ["--size", str(WORKDIR_TMPFS), "--tmpfs", workdir, "--chdir", workdir]
-    for directory, _ in hidden:
-        if directory != "/tmp":
-            command += ["--remount-ro", directory]
-    return [*command, "--"]
+def _bwrap_variants() -> list[tuple[str, Callable[[str], list[str]]]]:
+    """The ways to run bwrap here that keep programs off host uid 0, best first. As root:
+    bwrap mounting as root, then setpriv to 65534 (needs no user namespaces); else setpriv to
+    65534 first and bwrap in a user namespace (only where 65534 can read the Python prefix and the
+    package). As another user: bwrap in a user namespace, mapped to that user."""
+    path = _filter_file()
+    # bwrap reads the filter from an inherited descriptor: a shell opens it as fd 3 (the pool
+    # closes every other descriptor when it spawns a worker)
+    opener, filtering = (["/bin/sh", "-c", 'exec "$@" 3<"$0"', path], ["--seccomp", "3"]) if path else ([], [])
+    if os.geteuid() != 0:
+        return [("user namespace", lambda workdir: [*opener, *_bwrap_userns(workdir, filtering)])]
+    if not shutil.which("setpriv"):
+        log.info("sandbox isolation: no setpriv (util-linux): bwrap would leave programs host root")
+        return []
+    return [("as root, then setpriv", lambda workdir: [*opener, *_bwrap_root(workdir, filtering)]),
+            ("setpriv, then a user namespace", lambda workdir: [*opener, *DROP, *_bwrap_userns(workdir, filtering)])]
 
 
-def _hidden_dirs() -> list[tuple[str, list[str]]]:
-    """Directories to hide: /tmp (a private tmpfs instead), the caller's home, /root and /home
-    (an empty read-only tmpfs instead), each with the paths under it that a worker needs bound
-    back read-only: Python's prefixes and sys.path, the package, PATH and tool paths."""
-    home = os.path.realpath(os.path.expanduser("~"))
-    candidates = sorted({os.path.realpath(d) for d in (home, *HIDDEN) if os.path.isdir(d)} - {"/"})
-    homes = [d for d in candidates if not any(_under(d, other) for other in candidates if other != d)]
-    needed = _needed_paths(["/tmp", *homes])
-    result = []
-    for directory in ["/tmp", *(d for d in homes if not _under(d, "/tmp"))]:
-        keep = sorted({p for p in needed if _under(p, directory)})
-        if directory in keep:
-            if directory == "/tmp":
-                raise OSError("the worker needs all of /tmp")
-            continue  # the worker needs all of it: hiding it would break the worker
-        keep = [p for p in keep if not any(_under(p, q) and p != q for q in keep)]
-        result.append((directory, keep))
-    return result
+def _bwrap_root(workdir: str, filtering: list[str]) -> list[str]:
+    return ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--hostname", "sandbox", "--die-with-parent", "--cap-drop", "ALL",
+            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",  # for setpriv only
+            *filtering, *_mounts(workdir, fsview.view()), *DROP]
 
 
-def _needed_paths(hidden: list[str]) -> set[str]:
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.executable,
-             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))), *sys.path]
-    try:
-        from importlib.resources import files
-
-        import lowres_rl
-        paths.append(str(Path(lowres_rl.__file__).resolve().parent))
-        for package in ("lowres_rl.interpreters", "lowres_rl.prompts"):
-            paths.append(str(files(package)))
-    except Exception:  # noqa: BLE001 - best effort: the probe worker tells whether it suffices
-        pass
-    for key in ("PATH", "LD_LIBRARY_PATH", "SWI_HOME_DIR", "SBCL_HOME"):
-        paths += os.environ.get(key, "").split(os.pathsep)
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if not any(_under(os.path.realpath(directory or "."), h) for h in hidden):
-            continue
-        try:
-            links = [e.path for e in os.scandir(directory) if e.is_symlink()]
-        except OSError:
-            continue
-        for link in links:  # ~/.local/bin/tool -> ~/tool-1.2/bin/tool: keep ~/tool-1.2
-            paths.append(os.path.dirname(os.path.dirname(os.path.realpath(link))))
-    found = set()
-    for path in paths:
-        if path and os.path.isabs(path) and os.path.exists(path):
-            found.add(os.path.abspath(path))
-            found.add(os.path.realpath(path))
-    return found
+def _bwrap_userns(workdir: str, filtering: list[str]) -> list[str]:
+    return ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+            "--die-with-parent", *filtering, *_mounts(workdir, fsview.view()), "--"]
 
 
-def _under(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
+@functools.cache
+def _filter_file() -> str | None:
+    """The seccomp filter, written once per process to a private (0700) directory; None where
+    lowres_rl.seccomp has no table for this architecture."""
+    data = seccomp.program()
+    if data is None:
+        return None
+    directory = tempfile.mkdtemp(prefix="lowres-seccomp-")
+    atexit.register(shutil.rmtree, directory, True)
+    path = os.path.join(directory, "filter.bpf")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
 
 
-# -- cgroups ------------------------------------------------------------------------------------
+def _mounts(workdir: str, view: fsview.View) -> list[str]:
+    """The worker's filesystem: fsview's read-only view on an empty root, a fresh /proc and /dev,
+    private size-limited tmpfs mounts on /tmp, /dev/shm and the worker's own directory (at its
+    host path, so its cwd is unchanged), directories above them traversable (0755)."""
+    command = ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_TMPFS), "--tmpfs", "/dev/shm",
+               "--perms", "1777", "--size", str(TMP_TMPFS), "--tmpfs", "/tmp"]
+    for directory in view.dirs():
+        command += ["--perms", "0755", "--dir", directory]
+    for path in view.binds:
+        command += ["--ro-bind", path, path]
+    for target, link in view.links:
+        command += ["--symlink", target, link]
+    parent = os.path.dirname(workdir.rstrip("/"))
+    if parent not in ("/", "/tmp"):  # mkdtemp's usual place is /tmp; TMPDIR may put it elsewhere
+        command += ["--perms", "0755", "--dir", parent]
+    command += ["--perms", "0777", "--size", str(WORKDIR_TMPFS), "--tmpfs", workdir, "--chdir", workdir,
+                "--remount-ro", "/dev", "--remount-ro", "/"]
+    return command

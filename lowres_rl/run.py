@@ -34,9 +34,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def info() -> dict:
-    from lowres_rl.isolation import level
+    """The installed languages and the sandbox's isolation: its level, what it protects and what
+    it does not, and why it is not stronger (see lowres_rl.isolation)."""
+    from lowres_rl.isolation import report
 
-    return {"languages": available_languages(), "isolation": level()}
+    return {"languages": available_languages(), **report()}
 
 
 def main(argv: list[str] | None = None) -> int:
