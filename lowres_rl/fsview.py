@@ -30,6 +30,7 @@ from importlib.metadata import Distribution, EntryPoint, distributions, entry_po
 SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/alternatives")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")  # symlinks into /usr, or dirs
 PLUGINS = "lowres_rl.languages"
+DATA_PACKAGES = ("lowres_rl.interpreters", "lowres_rl.prompts")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def _distributions() -> list[Distribution]:
     """lowres-rl, every language plugin's distribution, and what they require (transitively;
     optional extras left out)."""
     installed: dict[str, tuple[Distribution, list[str]]] = {}
-    for dist in distributions():  # one scan of the path: looking each name up rescans it
+    for dist in distributions(path=_install_path()):  # one scan: looking each name up rescans it
         name, requires = _metadata(dist)
         installed.setdefault(name, (dist, requires))
     todo = ["lowres-rl", *(_metadata(ep.dist)[0] for ep in _plugins() if ep.dist)]
@@ -120,6 +121,14 @@ def _distributions() -> list[Distribution]:
         found[name], requires = installed[name]
         todo += requires
     return list(found.values())
+
+
+def _install_path() -> list[str]:
+    """sys.path without the caller's own directory (`''`, the cwd, the script's directory): an
+    editable install leaves `*.egg-info` in the checkout, which would otherwise be read as the
+    installed distribution and put the whole checkout in the view."""
+    caller = {"", os.getcwd(), os.path.abspath(sys.path[0]) if sys.path else ""}
+    return [p for p in sys.path if p not in caller and os.path.abspath(p) not in caller]
 
 
 def _metadata(dist: Distribution) -> tuple[str, list[str]]:
@@ -163,7 +172,15 @@ def _package_dirs(modules: frozenset[str]) -> list[str]:
                 found += _link_targets(location)
         elif spec.origin and os.path.isabs(spec.origin):
             found.append(os.path.abspath(spec.origin))
-    return found
+    return found + _data_dirs()
+
+
+def _data_dirs() -> list[str]:
+    """lowres_rl's package data, which an editable install maps from elsewhere in the checkout
+    (interpreters/, prompts/), without the checkout itself."""
+    from importlib.resources import files
+
+    return [os.path.abspath(str(files(package))) for package in DATA_PACKAGES]
 
 
 def _link_targets(directory: str) -> list[str]:

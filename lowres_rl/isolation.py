@@ -63,10 +63,11 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from lowres_rl import fsview, seccomp
-from lowres_rl.cgroups import Cgroups
+from lowres_rl.cgroups import Cgroups, task_counter
 
 log = logging.getLogger(__name__)
 
@@ -352,6 +353,11 @@ def _mounts(workdir: str, view: fsview.View) -> list[str]:
         command += ["--ro-bind", path, path]
     for target, link in view.links:
         command += ["--symlink", target, link]
+    counter = task_counter(workdir)  # the worker counts its tasks there (lowres_rl.workspace)
+    if counter:
+        for directory in reversed([str(d) for d in Path(counter).parents][:-1]):  # top down, not /
+            command += ["--perms", "0755", "--dir", directory]
+        command += ["--ro-bind-try", counter, counter]
     parent = os.path.dirname(workdir.rstrip("/"))
     if parent not in ("/", "/tmp"):  # mkdtemp's usual place is /tmp; TMPDIR may put it elsewhere
         command += ["--perms", "0755", "--dir", parent]
