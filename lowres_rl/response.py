@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from lark import Lark, Token
 from lark.exceptions import LarkError
@@ -51,8 +51,7 @@ WS: /\s+/
 TEXT: /(?:(?!<\/?(?:reasoning|code|query|funcall|answer)>)[\s\S])+/
 """
 
-_FENCE = re.compile(r"^\s*```[ \t]*([\w+#.-]*)[ \t]*\n([\s\S]*?)\n?[ \t]*```\s*$")
-_ANY_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n([\s\S]*?)```")
+_FENCE_TAG = re.compile(r"[\w+#.-]*")  # the info string of a fence: ```prolog, ```c++, ``` (none)
 
 
 @functools.cache
@@ -173,10 +172,42 @@ def _measure_outside(structure: Structure, outside: list[tuple[int, str]]) -> No
 
 def unfence(text: str) -> tuple[str, str | None]:
     """Strip one Markdown fence wrapping the whole text; returns (content, fence tag or None)."""
-    match = _FENCE.match(text)
-    if match:
-        return match.group(2).strip(), match.group(1).lower()
-    return text.strip(), None
+    stripped = text.strip()
+    opened = _fence_at(stripped, 0) if stripped.endswith("```") else None
+    if opened is not None and opened[1] <= len(stripped) - 3:
+        tag, start = opened
+        return stripped[start:len(stripped) - 3].strip(), tag
+    return stripped, None
+
+
+def _fence_at(text: str, at: int) -> tuple[str, int] | None:
+    """The fence opened by the ``` at `at`: (tag, where its content starts), or None when the rest
+    of that line is not a tag."""
+    end = text.find("\n", at + 3)
+    if end < 0:
+        return None
+    tag = text[at + 3:end].strip(" \t")
+    return (tag.lower(), end + 1) if _FENCE_TAG.fullmatch(tag) else None
+
+
+def fenced_blocks(text: str) -> Iterator[tuple[str, str]]:
+    """(tag, content) of every closed Markdown fence, in order. String scans, no backtracking: each
+    line is looked at a bounded number of times, so the cost is linear in the text whatever it is."""
+    at = text.find("```")
+    while at >= 0:
+        end = text.find("\n", at + 3)
+        if end < 0:
+            return
+        # a tag holds no backtick: of the ``` on one line, only the last can open a fence
+        opened = _fence_at(text, text.rfind("```", at, end))
+        if opened is None:
+            at = text.find("```", end + 1)
+            continue
+        close = text.find("```", opened[1])
+        if close < 0:
+            return
+        yield opened[0], text[opened[1]:close]
+        at = text.find("```", close + 3)
 
 
 def extract_program(text: str, language: "Language") -> "Program":
@@ -189,8 +220,7 @@ def extract_program(text: str, language: "Language") -> "Program":
     for block in ("code", "answer"):
         if structure.contents.get(block):
             return Program(structure.contents[block], query if block == "code" else None)
-    for match in _ANY_FENCE.finditer(text):
-        tag = match.group(1).lower()
-        if (not tag or tag in language.fence) and match.group(2).strip():
-            return Program(match.group(2).strip(), query)
+    for tag, content in fenced_blocks(text):
+        if (not tag or tag in language.fence) and content.strip():
+            return Program(content.strip(), query)
     return Program("", error="no <code> block and no fenced code block in the response")
