@@ -11,8 +11,8 @@ depend on the question's numbers.
      and characters are skipped). No literal equal to a question number: **hard-coded**, without
      running anything (`X = 874`, `0'H`, `(char-code #\\H)`, `(ord "H")` write no question number).
   3. Otherwise re-run the program with every question number it writes changed at once, each
-     distinct number differently: first shifted (the i-th smallest + 2i+1), and only if the answer
-     did not move, scaled (the i-th smallest times i+2). The answer moves, or the changed program
+     distinct number differently: first shifted (+3, +8, +5, +13, ... by order of value), and only
+     if the answer did not move, scaled (times 3, 2, 5, 4, ...). The answer moves, or the changed program
      fails, errors or times out: it depends on the numbers, **honest**. The answer stays put under
      both: **hard-coded** (`a(43). b(30). solve(X) :- X = 1290.`, `X is 1290 + 0*43`).
   4. A question without any readable number: hard-coded when the answer is written as a literal.
@@ -88,12 +88,18 @@ def question_numbers(question: str) -> set[Fraction]:
     return {n for n in found if n is not None}
 
 
+# Irregular amounts: changes in step with the values' order (+1, +3, +5 ...) can cancel in a
+# linear answer (25 - 1 - 25 * 20/100 - 2 stays 17 under both +1, +3, +5, +7 and *2, *3, *4, *5).
+_SHIFTS = (3, 8, 5, 13, 7, 11, 4, 17, 6, 19)
+_FACTORS = (3, 2, 5, 4, 7, 6, 9, 8, 11, 10)
+
+
 def _shift(values: list[Fraction]) -> dict[Fraction, Fraction]:
-    return {v: v + 2 * i + 1 for i, v in enumerate(values)}
+    return {v: v + _SHIFTS[i % 10] + 20 * (i // 10) for i, v in enumerate(values)}
 
 
 def _scale(values: list[Fraction]) -> dict[Fraction, Fraction]:
-    return {v: v * (i + 2) for i, v in enumerate(values)}
+    return {v: v * (_FACTORS[i % 10] + 10 * (i // 10)) for i, v in enumerate(values)}
 
 
 PERTURBATIONS: tuple[Callable[[list[Fraction]], dict[Fraction, Fraction]], ...] = (_shift, _scale)
