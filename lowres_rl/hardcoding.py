@@ -33,6 +33,7 @@ characters) in a program that really computes. It is a flag for the common hack,
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,6 +44,8 @@ from lowres_rl.languages.base import Execution, Program, Status
 from lowres_rl.literals import Literal, literals, rewrite
 
 _DIGITS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d{1,400})(\.\d{1,400})?(?!\d)(\s*(?:%|percent)|/\d{1,400})?")
+_WORD = re.compile(r"[a-z]+")
+MAX_QUESTION_NUMBERS = 10_000  # numerals and words read per question (GSM8K: tens): bounded work
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
           "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
@@ -67,18 +70,23 @@ _NUMBER_WORDS = {**{w: i for i, w in enumerate(_UNITS)}, **_TENS}
 def question_numbers(question: str) -> set[Fraction]:
     """Numbers a question states, in digits or in words (see the module docstring)."""
     found: set[Fraction] = set()
-    for match in _DIGITS.finditer(question):
-        value = parse_number(match.group(1) + (match.group(2) or ""))
+    seen: set[str] = set()
+    for match in itertools.islice(_DIGITS.finditer(question), MAX_QUESTION_NUMBERS):
+        if match.group(0) in seen:  # a question of a million `1 1 1`: each text is read once
+            continue
+        seen.add(match.group(0))
+        whole, decimals = match.group(1), match.group(2)
+        value = parse_number(whole + (decimals or "")) if decimals or "," in whole else int(whole)
         if value is None:
             continue
         found.add(value)
         suffix = (match.group(3) or "").strip()
         if suffix.startswith("/"):
             denominator = parse_number(suffix[1:])
-            found.update({denominator, value / denominator} if denominator else set())
+            found.update({denominator, Fraction(value) / denominator} if denominator else set())
         elif suffix:
-            found.add(value / 100)
-    words = re.findall(r"[a-z]+", question.lower())
+            found.add(Fraction(value) / 100)
+    words = [m.group(0) for m in itertools.islice(_WORD.finditer(question.lower()), MAX_QUESTION_NUMBERS)]
     for word, after in zip(words, words[1:] + [""]):
         found.update(_WORDS.get(word, ()))
         if word in _TENS and after in _NUMBER_WORDS and _NUMBER_WORDS[after] < 10:
