@@ -104,32 +104,23 @@ def is_strict(text: str, variant: str = "paper") -> bool:
     return True
 
 
-def _tokens(text: str) -> Iterator[tuple[str, str, str]]:
-    """(kind, block name, text) for the tags and the text between them, in order: the grammar's
-    terminals, found by one regular-expression search (C speed; linear in the text)."""
-    last = 0
-    for match in _TAG.finditer(text):
-        if match.start() > last:
-            yield "text", "", text[last:match.start()]
-        name = ALIASES.get(match.group(2), match.group(2))
-        yield ("close" if match.group(1) else "open"), name, ""
-        last = match.end()
-    if last < len(text):
-        yield "text", "", text[last:]
-
-
 def analyse(text: str) -> Structure:
-    """Lenient reading: every complete block, stray tags and the text outside blocks."""
+    """Lenient reading: every complete block, stray tags and the text outside blocks. The tags are
+    the grammar's terminals, found by one regular-expression search: linear in the text."""
     structure = Structure()
     open_block: str | None = None
     body: list[str] = []
     outside: list[tuple[int, str]] = []  # (blocks seen so far, text) for text outside any block
-    for kind, name, value in _tokens(text):
-        if kind == "text" and open_block:
-            body.append(value)
-        elif kind == "text":
-            outside.append((len(structure.blocks), value))
-        elif kind == "open":
+    last = 0
+    for match in _TAG.finditer(text):
+        if match.start() > last:
+            if open_block:
+                body.append(text[last:match.start()])
+            else:
+                outside.append((len(structure.blocks), text[last:match.start()]))
+        last = match.end()
+        name = ALIASES.get(match.group(2), match.group(2))
+        if not match.group(1):
             if open_block:  # a block opened inside another: the outer one was never closed
                 structure.stray_tags += 1
             open_block, body = name, []
@@ -138,6 +129,11 @@ def analyse(text: str) -> Structure:
             open_block = None
         else:
             structure.stray_tags += 1
+    if last < len(text):
+        if open_block:
+            body.append(text[last:])
+        else:
+            outside.append((len(structure.blocks), text[last:]))
     if open_block:
         structure.stray_tags += 1
         outside.append((len(structure.blocks), "".join(body)))
