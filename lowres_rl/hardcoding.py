@@ -3,7 +3,7 @@
 The rule is about meaning, not text: a correct program is *hard-coded* when its answer does not
 depend on the question's numbers.
 
-  1. Read the question's numbers: digits (`1,200`, `3.5`, `1/4`, `20%` also as 1/5) and words
+  1. Read the question's numbers: digits (`1,200`, `3.5`, `.5`, `1/4`, `20%` also as 1/5) and words
      (`four`, `twenty-five`, `a dozen`, `half` = 2 and 1/2, `twice`, `triple`, `quadruple`,
      `fourth`, `pair`, ...).
   2. Read the program's number literals the way its language reads them (lowres_rl.literals:
@@ -43,7 +43,7 @@ from lowres_rl.answers import answers_match, numbers_equal, parse_number
 from lowres_rl.languages.base import Execution, Program, Status
 from lowres_rl.literals import Literal, literals, rewrite
 
-_DIGITS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d{1,400})(\.\d{1,400})?(?!\d)(\s*(?:%|percent)|/\d{1,400})?")
+_DIGITS = re.compile(r"(?<![\d.])(?=\.?\d)(\d{1,3}(?:,\d{3})+|\d{0,400})(\.\d{1,400})?(?!\d)(\s*(?:%|percent)|/\d{1,400})?")
 _WORD = re.compile(r"[a-z]+")
 MAX_QUESTION_NUMBERS = 10_000  # numerals and words read per question (GSM8K: tens): bounded work
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "

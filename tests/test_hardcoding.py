@@ -84,9 +84,15 @@ def test_a_plugin_language_may_bring_its_own_reader() -> None:
     ("He ate half of a dozen eggs twice.", {Fraction(1, 2), 2, 12}),
     ("She came fourth; Bo has quadruple the cards, a pair of shoes and twenty-five hats.", {4, 2, 20, 5, 25}),
     ("Three hundred people ate 1/4 of the cake.", {3, 100, 300, 1, 4, Fraction(1, 4)}),
+    ("Each dog takes .5 hours a day.", {Fraction(1, 2)}),
 ])
 def test_question_numbers(question: str, expected: set) -> None:
     assert expected <= question_numbers(question)
+
+
+def test_question_numbers_read_no_more_than_is_written() -> None:
+    assert question_numbers("It costs 5. Then 12.") == {5, 12}
+    assert question_numbers("Room 1,200,3 holds 7.5") >= {Fraction(15, 2)}
 
 
 def test_no_question_number_is_flagged_without_a_run() -> None:
