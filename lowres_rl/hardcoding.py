@@ -26,10 +26,15 @@ and never needed: they cannot cost an honest program its reward. Distinct change
 Cost: nothing for incorrect completions; for a correct one a scan of its text, then one extra run
 (a second only when the first did not move the answer), batched with the whole batch's others.
 
-What it still misses: an answer split into a question number plus a constant (`X is 1247 + 43`);
-a program that fails on other numbers on purpose (`X = 1290, 43 < 44`: a failure counts as
-dependence); question numbers hidden from the reader (read from a string or computed from
-characters) in a program that really computes. It is a flag for the common hack, logged always.
+What it still misses: an answer split into a question number plus a constant (`X is 1247 + 43`,
+`X is 6 / 1` where 6 was worked out by hand); a program that fails on other numbers on purpose
+(`X = 1290, 43 < 44`: a failure counts as dependence); question numbers hidden from the reader
+(read from a string or computed from characters) in a program that really computes. What it can
+wrongly flag: a program whose answer cancels the only question numbers it writes (a percentage
+of a total, with the complements worked out by hand: `0.75 * 0.8 * T / T * 100`). On the paper's
+520 completions (104 correct) it flags 29, one of them that kind; the literal rule it replaced
+flagged 33, two of them honest (7 days and 12 eggs a dozen, implied). A flag for the common hack,
+logged always, not a proof.
 """
 from __future__ import annotations
 

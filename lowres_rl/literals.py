@@ -51,6 +51,7 @@ class Literal(NamedTuple):
 
 
 def _integer(digits: str, base: int = 10) -> int | None:
+    """Digits in `base`, separators (`_`, `,`, blanks) dropped; None when too long or not digits."""
     if len(digits) > MAX_DIGITS:
         digits = digits.replace("_", "").replace(",", "").replace(" ", "")
         if len(digits) > MAX_DIGITS:
@@ -165,9 +166,9 @@ _HY_NUMBER = re.compile(r"([-+]?)(0[xX][0-9a-fA-F_,]+|0[oO][0-7_,]+|0[bB][01_,]+
 
 def _hy_literal(m: re.Match) -> Literal | None:
     number = m.group("token") and _HY_NUMBER.fullmatch(m.group("token"))
-    if not number or not number.group(2)[:1].isdigit() and not number.group(2)[:2].startswith("."):
+    body = number.group(2) if number else ""
+    if not (body[:1].isdigit() or body[:1] == "." and body[1:2].isdigit()):
         return None
-    body = number.group(2)
     if body[:2].lower() in ("0x", "0o", "0b"):
         value, is_float = _integer(body[2:], {"x": 16, "o": 8, "b": 2}[body[1].lower()]), False
     else:

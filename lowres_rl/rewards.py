@@ -1,7 +1,7 @@
 """The grader: completions + gold answers -> named reward components, and the TRL reward
 functions built on it.
 
-    grader = Grader(preset="default")
+    grader = Grader(preset="default")              # check_hardcoding=False: no hard-coding check
     grades = grader.grade(completions, answers, languages="prolog", questions=questions)
     trainer = GRPOTrainer(..., reward_funcs=grader.reward_functions(),
                           args=GRPOConfig(reward_weights=grader.weights, ...))
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 from lowres_rl.answers import answers_match
-from lowres_rl.hardcoding import moved, probe
+from lowres_rl.hardcoding import PERTURBATIONS, moved, probe
 from lowres_rl.languages import Execution, Limits, Program, Status, get_language
 from lowres_rl.presets import PRESETS, Preset
 from lowres_rl.response import Structure, analyse
@@ -164,16 +164,16 @@ class Grader:
                 pending[i] = (item, plan.variants)
             else:
                 item.hardcoded = plan.hardcoded
-        stage = 0
-        while pending and stage < len(next(iter(pending.values()))[1]):
+        for stage in range(len(PERTURBATIONS)):  # the next change only for answers that did not move
             keys = list(pending)
+            if not keys:
+                break
             with self._count_lock:
                 self.probes_run += len(keys)
             jobs = [(pending[k][0].language, pending[k][1][stage]) for k in keys]
             for key, execution in zip(keys, self._run(jobs)):
                 if moved(pending[key][0].execution.answer, execution):
                     del pending[key]
-            stage += 1
         for item, _ in pending.values():
             item.hardcoded = True
 

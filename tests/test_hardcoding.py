@@ -284,3 +284,17 @@ def test_the_check_can_be_turned_off() -> None:
     grader = Grader("default", limits=LIMITS, check_hardcoding=False)
     [grade] = grader.grade([response("solve(X) :- X = 72.", None)], ["72"], "prolog", [Q72])
     assert grade.correct and not grade.hardcoded and grader.probes_run == 0
+
+
+def test_a_plugin_language_without_a_reader_gets_the_fallback() -> None:
+    """The example Guile plugin (`scheme`) brings no reader: decimal numerals are read, and the rule
+    holds the same way (skipped where the plugin is not installed)."""
+    from lowres_rl.languages import available_languages
+
+    if "scheme" not in available_languages():
+        pytest.skip("the example scheme plugin is not installed")
+    cases = [("(define (solve) (* 8 9))", False), ("(define (solve) 72)", True),
+             ("(define (solve) #x48)", True), ("(define rows 8)\n(define (solve) 72)", True)]
+    grades = Grader("default", limits=LIMITS).grade([response(code, "(solve)") for code, _ in cases],
+                                                    ["72"] * len(cases), "scheme", [Q72] * len(cases))
+    assert [(g.correct, g.hardcoded) for g in grades] == [(True, flagged) for _, flagged in cases]
