@@ -12,7 +12,7 @@ Two readings of the same tags: the strict grammar accepts exactly a well-formed 
 order, once each, only whitespace around them); the lenient reading walks the tags of any text and
 records what is there, so the grader can give partial credit. The grader reads strictness off the
 lenient reading (`Structure.is_strict`, tested equal to the grammar): the lenient reading is one
-regular-expression search plus string scans, linear in the text whatever its shape.
+regular-expression split plus string scans, linear in the text whatever its shape.
 """
 from __future__ import annotations
 
@@ -106,21 +106,17 @@ def is_strict(text: str, variant: str = "paper") -> bool:
 
 def analyse(text: str) -> Structure:
     """Lenient reading: every complete block, stray tags and the text outside blocks. The tags are
-    the grammar's terminals, found by one regular-expression search: linear in the text."""
+    the grammar's terminals, split out by one regular-expression pass: linear in the text."""
     structure = Structure()
     open_block: str | None = None
     body: list[str] = []
     outside: list[tuple[int, str]] = []  # (blocks seen so far, text) for text outside any block
-    last = 0
-    for match in _TAG.finditer(text):
-        if match.start() > last:
-            if open_block:
-                body.append(text[last:match.start()])
-            else:
-                outside.append((len(structure.blocks), text[last:match.start()]))
-        last = match.end()
-        name = ALIASES.get(match.group(2), match.group(2))
-        if not match.group(1):
+    parts = _TAG.split(text)  # text, then (slash, name, text) for each tag
+    if parts[0]:
+        outside.append((0, parts[0]))
+    for i in range(1, len(parts), 3):
+        closing, name, after = parts[i], ALIASES.get(parts[i + 1], parts[i + 1]), parts[i + 2]
+        if not closing:
             if open_block:  # a block opened inside another: the outer one was never closed
                 structure.stray_tags += 1
             open_block, body = name, []
@@ -129,11 +125,11 @@ def analyse(text: str) -> Structure:
             open_block = None
         else:
             structure.stray_tags += 1
-    if last < len(text):
-        if open_block:
-            body.append(text[last:])
-        else:
-            outside.append((len(structure.blocks), text[last:]))
+        if after:
+            if open_block:
+                body.append(after)
+            else:
+                outside.append((len(structure.blocks), after))
     if open_block:
         structure.stray_tags += 1
         outside.append((len(structure.blocks), "".join(body)))
