@@ -28,6 +28,9 @@ What it does, per language (prolog, lisp, hy):
      loop-free batch, against the bound (runaways / workers) x limit (5% tolerance); and with
      --stubborn-percent runaways that defeat the interpreters' own limits, so that the pool (or the
      Lisp worker) must kill them (shown, not judged: a kill comes at limit + grace).
+  5b. The cost of the hard-coding check (lowres_rl.hardcoding): the loop-free headline batch graded
+     with and without it (`Grader(..., check_hardcoding=False)`); the check re-runs each correct
+     program once with the question's numbers changed (twice when the answer did not move).
   6. Worker memory: VmRSS of the pool's worker processes and all their children (/proc) after
      --memory-early programs against after --memory-programs programs (a loop-free mix run through
      the language's pool, `get_language(name).run`, from the main thread), and one worker's growth
@@ -373,11 +376,31 @@ def breakdown(language: str, cases: Sequence[Case], limits: Limits, workers: int
     t1 = time.perf_counter()
     grader._execute(items)
     t2 = time.perf_counter()
-    for item, case in zip(items, cases):
-        grader._score(item, case.question)
+    for item in items:
+        item.correct = item.execution.status.value == "ok" and answers_match(item.execution.answer, item.gold)
+    grader._check_hardcoding(items, [c.question for c in cases])
     t3 = time.perf_counter()
+    for item in items:
+        grader._score(item)
+    t4 = time.perf_counter()
     busy = sum(item.execution.seconds for item in items) / workers
-    return {"parse": t1 - t0, "run": t2 - t1, "score": t3 - t2, "busy": busy, "total": t3 - t0}
+    return {"parse": t1 - t0, "run": t2 - t1, "check": t3 - t2, "score": t4 - t3, "busy": busy, "total": t4 - t0}
+
+
+def hardcoding_cost(language: str, cases: Sequence[Case], limits: Limits, workers: int) -> dict:
+    """The same batch graded without and with the hard-coding check (lowres_rl.hardcoding), warm
+    pools, each twice, alternating; the faster of each pair counts."""
+    seconds: dict[bool, float] = {}
+    probes = correct = 0
+    for check in (False, True, False, True):
+        grader = Grader("default", limits=limits, workers=workers, language=language, check_hardcoding=check)
+        started = time.perf_counter()
+        grades = grader.grade([c.completion for c in cases], [c.gold for c in cases], language,
+                              [c.question for c in cases])
+        seconds[check] = min(seconds.get(check, float("inf")), time.perf_counter() - started)
+        probes, correct = (grader.probes_run, sum(g.correct for g in grades)) if check else (probes, correct)
+    return {"without": seconds[False], "with": seconds[True], "probes": probes, "correct": correct,
+            "flagged": sum(g.hardcoded for g in grades), "n": len(cases)}
 
 
 def warm(language: str, limits: Limits, workers: int, seed: int) -> float:
@@ -605,8 +628,16 @@ def measure_language(language: str, args: argparse.Namespace, limits: Limits, ba
     emit(f"where the time goes ({head} loop-free, {all_w} workers, graded again step by step: "
          f"{parts['total']:.2f} s): parse completions {parts['parse']:.2f} s, run programs {parts['run']:.2f} s "
          f"(workers busy {parts['busy']:.2f} s each = {100 * parts['busy'] / parts['run']:.0f}% of it; the rest is "
-         f"worker start-up and dispatch), score {parts['score']:.2f} s; per program: parent "
+         f"worker start-up and dispatch), hard-coding check {parts['check']:.2f} s, score {parts['score']:.2f} s; "
+         f"per program: parent "
          f"{1000 * (parts['parse'] + parts['score']) / head:.2f} ms, worker {1000 * parts['busy'] * all_w / head:.2f} ms")
+
+    # The hard-coding check: the loop-free headline batch with and without it.
+    warm(language, limits, all_w, args.seed)
+    cost = res["hardcoding"] = hardcoding_cost(language, clean_cases, limits, all_w)
+    emit(f"hard-coding check ({head} loop-free, {cost['correct']} correct, so {cost['probes']} changed programs "
+         f"run, {cost['flagged']} flagged): without {cost['without']:.2f} s, with {cost['with']:.2f} s; "
+         f"with/without = {cost['with'] / cost['without']:.2f}x")
 
     # Memory: a long loop-free run at all cores; RSS of the workers and their children.
     if args.memory_programs > 0:
@@ -777,6 +808,11 @@ def summary(results: dict, args: argparse.Namespace) -> str:
                          f"<= {runaways}/{CORES} x {args.timeout:g} s = {bound:.2f} s",
                          f"{extra:.2f} s ({extra / bound:.2f} of bound)" if bound else f"{extra:.2f} s",
                          verdict(ok) if kind == "loop" else "info " + verdict(ok)])
+        if "hardcoding" in res:
+            cost = res["hardcoding"]
+            rows.append([language, f"hard-coding check, batch {head}, no loops", "info",
+                         f"{cost['with'] / cost['without']:.2f}x time ({cost['with']:.2f} vs {cost['without']:.2f} s; "
+                         f"{cost['probes']} re-runs for {cost['correct']} correct)", "info"])
         if "memory" in res:
             m = res["memory"]
             rows.append([language, f"worker RSS after {m['marks'][-1]} vs after {m['marks'][0]}",

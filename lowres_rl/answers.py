@@ -6,6 +6,10 @@
 GSM8K golds follow `####`; other datasets may give the bare number. Comparison is numeric:
 integers exactly, decimals within a small relative tolerance; `$`, commas, a trailing `.0` or `.`
 are tolerated; anything non-numeric never matches.
+
+Every number is read at bounded cost: more than MAX_DIGITS digits, or a decimal exponent beyond
+MAX_EXPONENT, is "not a number" rather than expanded (`1e99999999` as a Fraction is a 100-million
+digit integer: minutes of arithmetic in the trainer). GSM8K answers have at most a dozen digits.
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from fractions import Fraction
 
 REL_TOL = Fraction(1, 10**6)
 ABS_TOL = Fraction(1, 10**6)
+MAX_DIGITS = 400     # digits in a numeral (mantissa, numerator or denominator); more: not a number
+MAX_EXPONENT = 400   # |decimal exponent|; 1e400 is read, 1e401 is not a number
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _RATIO = re.compile(r"^([-+]?\d+)\s*(?:/|r)\s*(\d+)$")  # 7/2 (Lisp ratio) or 7r2 (Prolog rational)
 
@@ -37,11 +43,25 @@ def parse_number(text: str | None) -> Fraction | None:
     cleaned = cleaned.rstrip(".") if cleaned.count(".") > 1 or cleaned.endswith(".") else cleaned
     ratio = _RATIO.match(cleaned)
     if ratio:
+        if max(len(ratio.group(1)), len(ratio.group(2))) > MAX_DIGITS + 1:
+            return None
         denominator = int(ratio.group(2))
         return Fraction(int(ratio.group(1)), denominator) if denominator else None
-    if not _NUMBER.match(cleaned):
+    number = _NUMBER.match(cleaned)
+    if not number or not within_bounds(number.group(1), number.group(3)):
         return None
     return Fraction(cleaned)
+
+
+def within_bounds(mantissa: str, exponent: str | None) -> bool:
+    """Whether a decimal numeral (`mantissa` digits and dot, `exponent` like "e-5" or None) is
+    small enough to read exactly: checked on the text, before any arithmetic."""
+    if sum(c.isdigit() for c in mantissa) > MAX_DIGITS:
+        return False
+    if exponent:
+        digits = exponent.lstrip("eE+-").lstrip("0")
+        return len(digits) <= 4 and int(digits or "0") <= MAX_EXPONENT
+    return True
 
 
 def format_number(number: Fraction | float) -> str:
@@ -49,7 +69,10 @@ def format_number(number: Fraction | float) -> str:
     number = Fraction(number)
     if number.denominator == 1:
         return str(number.numerator)
-    return repr(float(number))
+    try:
+        return repr(float(number))
+    except OverflowError:  # beyond float range (bounded by MAX_DIGITS): exact, as a ratio
+        return f"{number.numerator}/{number.denominator}"
 
 
 def answers_match(executed: str | None, gold: str) -> bool:

@@ -111,10 +111,21 @@ DEFAULT = Preset("default", (
 
 # -- paper -------------------------------------------------------------------------------------
 
-_STRICT = re.compile(r"^<reasoning>\s*([\s\S]*?)\s*</reasoning>\s*<code>\s*([\s\S]*?)\s*</code>"
-                     r"\s*<query>\s*([\s\S]*?)\s*</query>\n$")
-_SOFT = re.compile(r"<reasoning>\s*([\s\S]*?)\s*</reasoning>\s*<code>\s*([\s\S]*?)\s*</code>"
-                   r"\s*<query>\s*([\s\S]*?)\s*</query>")
+# The paper's format regexes, `^<reasoning>\s*(.*?)\s*</reasoning>\s*<code>\s*(.*?)\s*</code>\s*<query>
+# \s*(.*?)\s*</query>` (strict: then `\n$`), are only ever asked whether they match. Their lazy groups
+# next to `\s*` backtrack quadratically over long whitespace; whether they match is decided
+# exactly by the earliest `</reasoning>\s*<code>`, then `</code>\s*<query>`, then `</query>`.
+_AFTER_REASONING = re.compile(r"</reasoning>\s*<code>")
+_AFTER_CODE = re.compile(r"</code>\s*<query>")
+
+
+def _paper_blocks_end(text: str) -> int | None:
+    """Where the earliest `</code>\\s*<query>` after `<reasoning>…</reasoning>\\s*<code>` ends."""
+    if not text.startswith("<reasoning>"):
+        return None
+    first = _AFTER_REASONING.search(text, len("<reasoning>"))
+    second = _AFTER_CODE.search(text, first.end()) if first else None
+    return second.end() if second else None
 
 
 def _paper_text(g: "Graded") -> str:
@@ -149,11 +160,19 @@ def paper_xmlcount(g: "Graded") -> float:
 
 
 def paper_strict_format(g: "Graded") -> float:
-    return 0.5 if _STRICT.match(_paper_text(g)) else 0.0
+    """The strict regex: the blocks, then `</query>\\n` ending the text (`$` also before one more \\n)."""
+    text = _paper_text(g)
+    end = _paper_blocks_end(text)
+    ends = any(text.endswith(tail) and len(text) - len(tail) >= end
+               for tail in ("</query>\n", "</query>\n\n")) if end is not None else False
+    return 0.5 if ends else 0.0
 
 
 def paper_soft_format(g: "Graded") -> float:
-    return 0.5 if _SOFT.match(_paper_text(g)) else 0.0
+    """The soft regex: the blocks from the start of the text, then any `</query>`."""
+    text = _paper_text(g)
+    end = _paper_blocks_end(text)
+    return 0.5 if end is not None and text.find("</query>", end) >= 0 else 0.0
 
 
 def paper_correctness(g: "Graded") -> float:

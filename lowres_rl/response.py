@@ -8,18 +8,20 @@ variant "answer" is `<reasoning>…</reasoning><answer>…</answer>` with a `sol
 paper's Lisp prompt names the query block `<funcall>`: it is accepted as an alias of `<query>`.
 Block contents may be wrapped in a Markdown fence (```prolog … ```), which is unwrapped.
 
-Two readings share one lexer: the strict grammar accepts exactly a well-formed response (blocks in
-order, once each, only whitespace around them); the lenient reading walks the tokens of any text
-and records what is there, so the grader can give partial credit.
+Two readings of the same tags: the strict grammar accepts exactly a well-formed response (blocks in
+order, once each, only whitespace around them); the lenient reading walks the tags of any text and
+records what is there, so the grader can give partial credit. The grader reads strictness off the
+lenient reading (`Structure.is_strict`, tested equal to the grammar): the lenient reading is one
+regular-expression split plus string scans, linear in the text whatever its shape.
 """
 from __future__ import annotations
 
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
-from lark import Lark, Token
+from lark import Lark
 from lark.exceptions import LarkError
 
 if TYPE_CHECKING:
@@ -51,8 +53,8 @@ WS: /\s+/
 TEXT: /(?:(?!<\/?(?:reasoning|code|query|funcall|answer)>)[\s\S])+/
 """
 
-_FENCE = re.compile(r"^\s*```[ \t]*([\w+#.-]*)[ \t]*\n([\s\S]*?)\n?[ \t]*```\s*$")
-_ANY_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n([\s\S]*?)```")
+_FENCE_TAG = re.compile(r"[\w+#.-]*")  # the info string of a fence: ```prolog, ```c++, ``` (none)
+_FENCE_OPEN = re.compile(r"```[ \t]*+([\w+#.-]*+)[ \t]*+\n")  # possessive: 64k blanks cost 64k steps
 
 
 @functools.cache
@@ -61,12 +63,7 @@ def _parser(variant: str) -> Lark:
     return Lark(GRAMMAR, start=start, parser="lalr", lexer="contextual")
 
 
-@functools.cache
-def _lexer() -> Lark:
-    """A lexer-only reading of the same terminals: tags and the text between them."""
-    return Lark(GRAMMAR + "\nany: (OPEN_REASONING|CLOSE_REASONING|OPEN_CODE|CLOSE_CODE|OPEN_QUERY"
-                "|CLOSE_QUERY|OPEN_ANSWER|CLOSE_ANSWER|TEXT)*\n", start="any", parser=None,
-                lexer="basic")  # no parser: Lark then builds the lexer once, not on every lex() call
+_TAG = re.compile(r"<(/?)(reasoning|code|query|funcall|answer)>")  # the grammar's tag terminals
 
 
 @dataclass
@@ -108,23 +105,19 @@ def is_strict(text: str, variant: str = "paper") -> bool:
     return True
 
 
-def _tokens(text: str) -> list[Token]:
-    return list(_lexer().lex(text))
-
-
 def analyse(text: str) -> Structure:
-    """Lenient reading: every complete block, stray tags and the text outside blocks."""
+    """Lenient reading: every complete block, stray tags and the text outside blocks. The tags are
+    the grammar's terminals, split out by one regular-expression pass: linear in the text."""
     structure = Structure()
     open_block: str | None = None
     body: list[str] = []
     outside: list[tuple[int, str]] = []  # (blocks seen so far, text) for text outside any block
-    for token in _tokens(text):
-        kind, name = _classify(token)
-        if kind == "text" and open_block:
-            body.append(token.value)
-        elif kind == "text":
-            outside.append((len(structure.blocks), token.value))
-        elif kind == "open":
+    parts = _TAG.split(text)  # text, then (slash, name, text) for each tag
+    if parts[0]:
+        outside.append((0, parts[0]))
+    for i in range(1, len(parts), 3):
+        closing, name, after = parts[i], ALIASES.get(parts[i + 1], parts[i + 1]), parts[i + 2]
+        if not closing:
             if open_block:  # a block opened inside another: the outer one was never closed
                 structure.stray_tags += 1
             open_block, body = name, []
@@ -133,18 +126,16 @@ def analyse(text: str) -> Structure:
             open_block = None
         else:
             structure.stray_tags += 1
+        if after:
+            if open_block:
+                body.append(after)
+            else:
+                outside.append((len(structure.blocks), after))
     if open_block:
         structure.stray_tags += 1
         outside.append((len(structure.blocks), "".join(body)))
     _measure_outside(structure, outside)
     return structure
-
-
-def _classify(token: Token) -> tuple[str, str]:
-    if token.type in ("TEXT", "WS"):
-        return "text", ""
-    kind, _, name = token.type.partition("_")
-    return ("open" if kind == "OPEN" else "close"), name.lower()
 
 
 def _close(structure: Structure, name: str, body: str) -> None:
@@ -173,10 +164,34 @@ def _measure_outside(structure: Structure, outside: list[tuple[int, str]]) -> No
 
 def unfence(text: str) -> tuple[str, str | None]:
     """Strip one Markdown fence wrapping the whole text; returns (content, fence tag or None)."""
-    match = _FENCE.match(text)
-    if match:
-        return match.group(2).strip(), match.group(1).lower()
-    return text.strip(), None
+    stripped = text.strip()
+    opened = _fence_at(stripped, 0) if stripped.endswith("```") else None
+    if opened is not None and opened[1] <= len(stripped) - 3:
+        tag, start = opened
+        return stripped[start:len(stripped) - 3].strip(), tag
+    return stripped, None
+
+
+def _fence_at(text: str, at: int) -> tuple[str, int] | None:
+    """The fence opened by the ``` at `at`: (tag, where its content starts), or None when the rest
+    of that line is not a tag."""
+    end = text.find("\n", at + 3)
+    if end < 0:
+        return None
+    tag = text[at + 3:end].strip(" \t")
+    return (tag.lower(), end + 1) if _FENCE_TAG.fullmatch(tag) else None
+
+
+def fenced_blocks(text: str) -> Iterator[tuple[str, str]]:
+    """(tag, content) of every closed Markdown fence, in order. The opener's pattern is possessive
+    (no backtracking over blanks) and each fence costs one search and one find: linear in the text."""
+    opened = _FENCE_OPEN.search(text)
+    while opened:
+        close = text.find("```", opened.end())
+        if close < 0:
+            return
+        yield opened.group(1).lower(), text[opened.end():close]
+        opened = _FENCE_OPEN.search(text, close + 3)
 
 
 def extract_program(text: str, language: "Language") -> "Program":
@@ -189,8 +204,7 @@ def extract_program(text: str, language: "Language") -> "Program":
     for block in ("code", "answer"):
         if structure.contents.get(block):
             return Program(structure.contents[block], query if block == "code" else None)
-    for match in _ANY_FENCE.finditer(text):
-        tag = match.group(1).lower()
-        if (not tag or tag in language.fence) and match.group(2).strip():
-            return Program(match.group(2).strip(), query)
+    for tag, content in fenced_blocks(text):
+        if (not tag or tag in language.fence) and content.strip():
+            return Program(content.strip(), query)
     return Program("", error="no <code> block and no fenced code block in the response")

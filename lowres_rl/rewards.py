@@ -1,7 +1,7 @@
 """The grader: completions + gold answers -> named reward components, and the TRL reward
 functions built on it.
 
-    grader = Grader(preset="default")
+    grader = Grader(preset="default")              # check_hardcoding=False: no hard-coding check
     grades = grader.grade(completions, answers, languages="prolog", questions=questions)
     trainer = GRPOTrainer(..., reward_funcs=grader.reward_functions(),
                           args=GRPOConfig(reward_weights=grader.weights, ...))
@@ -9,6 +9,10 @@ functions built on it.
 One grading per batch: the first reward function TRL calls parses and runs every program once
 (batched, in the languages' sandbox pools); the others read the same grading. Nothing here raises
 into the trainer: a failure becomes status `crashed`, the lowest scores, and a log line.
+
+The hard-coding check (lowres_rl.hardcoding) runs only for correct completions with a question:
+their changed programs run in one more batched `run` per language (a second only for those whose
+answer did not move). Without a `question` column it is off, and the grader says so once.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 from lowres_rl.answers import answers_match
-from lowres_rl.hardcoding import is_hardcoded
+from lowres_rl.hardcoding import PERTURBATIONS, moved, probe
 from lowres_rl.languages import Execution, Limits, Program, Status, get_language
 from lowres_rl.presets import PRESETS, Preset
 from lowres_rl.response import Structure, analyse
@@ -78,7 +82,8 @@ class Grader:
 
     def __init__(self, preset: str | Preset = "default", variant: str = "paper",
                  limits: Limits | None = None, workers: int | None = None, language: str = "prolog",
-                 on_batch: Callable[[list[Grade], list[str], dict[str, Any]], None] | None = None) -> None:
+                 on_batch: Callable[[list[Grade], list[str], dict[str, Any]], None] | None = None,
+                 check_hardcoding: bool = True) -> None:
         self.preset = PRESETS[preset] if isinstance(preset, str) else preset
         self.variant = variant
         self.limits = limits or Limits()
@@ -88,7 +93,10 @@ class Grader:
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._cache: tuple[tuple, list[Grade]] | None = None
+        self.check_hardcoding = check_hardcoding
         self.programs_run = 0  # how many programs this grader has executed (for tests and stats)
+        self.probes_run = 0    # how many changed programs the hard-coding check has executed
+        self._said_no_questions = False
 
     @property
     def names(self) -> list[str]:
@@ -106,13 +114,20 @@ class Grader:
         """Grade a batch; one Grade per completion, in order. Never raises for bad completions."""
         texts = [completion_text(c) for c in completions]
         langs = [languages] * len(texts) if isinstance(languages, str) else list(languages)
-        questions = list(questions) if questions is not None else [""] * len(texts)
+        if questions is None and self.check_hardcoding and not self._said_no_questions:
+            log.warning("no question column: the hard-coding check is off for these completions")
+            self._said_no_questions = True
+        questions = [str(q or "") for q in questions] if questions is not None else [""] * len(texts)
         if not len(texts) == len(answers) == len(langs) == len(questions):
             raise ValueError(f"batch columns differ in length: {len(texts)} completions, {len(answers)} "
                              f"answers, {len(langs)} languages, {len(questions)} questions")
         items = [self._prepare(t, str(a), lang) for t, a, lang in zip(texts, answers, langs)]
         self._execute(items)
-        return [self._score(item, q) for item, q in zip(items, questions)]
+        for item in items:
+            item.correct = item.execution.status == Status.OK and answers_match(item.execution.answer, item.gold)
+        if self.check_hardcoding:
+            self._check_hardcoding(items, questions)
+        return [self._score(item) for item in items]
 
     def _prepare(self, text: str, gold: str, language: str) -> Graded:
         structure = analyse(text)
@@ -128,32 +143,64 @@ class Grader:
 
     def _execute(self, items: list[Graded]) -> None:
         """Run every program once: one batched `run` per language, languages side by side."""
-        by_language: dict[str, list[Graded]] = {}
-        for item in items:
-            if not item.program.error and item.program.code.strip():
-                by_language.setdefault(item.language, []).append(item)
-        with ThreadPoolExecutor(max_workers=max(1, len(by_language))) as threads:
-            list(threads.map(self._run_language, by_language.items()))
-
-    def _run_language(self, entry: tuple[str, list[Graded]]) -> None:
-        language, group = entry
+        ready = [item for item in items if not item.program.error and item.program.code.strip()]
         with self._count_lock:
-            self.programs_run += len(group)
-        try:
-            executions = get_language(language).run([g.program for g in group], self.limits, self.workers)
-        except Exception as exc:  # noqa: BLE001 - the trainer must never see this
-            log.exception("running %d %s programs failed", len(group), language)
-            executions = [Execution(Status.CRASHED, error=f"grader failure: {exc}") for _ in group]
-        for item, execution in zip(group, executions):
+            self.programs_run += len(ready)
+        for item, execution in zip(ready, self._run([(i.language, i.program) for i in ready])):
             item.execution = execution
 
-    def _score(self, item: Graded, question: str) -> Grade:
+    def _check_hardcoding(self, items: list[Graded], questions: list[str]) -> None:
+        """The rule of lowres_rl.hardcoding: correct programs only, each perturbation one batch."""
+        pending: dict[int, tuple[Graded, tuple[Program, ...]]] = {}
+        for i, (item, question) in enumerate(zip(items, questions)):
+            if not (item.correct and question):
+                continue
+            try:
+                plan = probe(item.program, get_language(item.language), question, item.execution.answer)
+            except Exception:  # noqa: BLE001 - a broken reader must not stop grading
+                log.exception("the hard-coding check could not read a %s program", item.language)
+                continue
+            if plan.hardcoded is None:
+                pending[i] = (item, plan.variants)
+            else:
+                item.hardcoded = plan.hardcoded
+        for stage in range(len(PERTURBATIONS)):  # the next change only for answers that did not move
+            keys = list(pending)
+            if not keys:
+                break
+            with self._count_lock:
+                self.probes_run += len(keys)
+            jobs = [(pending[k][0].language, pending[k][1][stage]) for k in keys]
+            for key, execution in zip(keys, self._run(jobs)):
+                if moved(pending[key][0].execution.answer, execution):
+                    del pending[key]
+        for item, _ in pending.values():
+            item.hardcoded = True
+
+    def _run(self, jobs: list[tuple[str, Program]]) -> list[Execution]:
+        """Executions of (language, program) jobs, in order: one `run` per language, in threads."""
+        by_language: dict[str, list[int]] = {}
+        for i, (language, _) in enumerate(jobs):
+            by_language.setdefault(language, []).append(i)
+        results: list[Execution | None] = [None] * len(jobs)
+
+        def run_one(entry: tuple[str, list[int]]) -> None:
+            language, places = entry
+            try:
+                executions = get_language(language).run([jobs[i][1] for i in places], self.limits, self.workers)
+            except Exception as exc:  # noqa: BLE001 - the trainer must never see this
+                log.exception("running %d %s programs failed", len(places), language)
+                executions = [Execution(Status.CRASHED, error=f"grader failure: {exc}") for _ in places]
+            for i, execution in zip(places, executions):
+                results[i] = execution
+
+        with ThreadPoolExecutor(max_workers=max(1, len(by_language))) as threads:
+            list(threads.map(run_one, by_language.items()))
+        return results  # type: ignore[return-value]
+
+    def _score(self, item: Graded) -> Grade:
         try:
             execution = item.execution
-            ok = execution.status == Status.OK
-            item.correct = ok and answers_match(execution.answer, item.gold)
-            item.hardcoded = ok and bool(question) and is_hardcoded(
-                execution.answer, item.program.code, item.program.query or "", question, item.language)
             item.strict = item.structure.is_strict(self.variant)
             scores = {c.name: float(c.score(item)) for c in self.preset.components}
         except Exception as exc:  # noqa: BLE001

@@ -117,7 +117,7 @@ def test_malformed_lines_are_reported_and_graded_zero(tmp_path: Path):
         good,                                    # 1
         "this is not json",                      # 2
         {"answer": "42"},                        # 3: no completion
-        "",                                      # 4: blank, skipped without a line
+        "",                                      # 4: blank: a line saying so
         {"completion": 42, "answer": "42"},      # 5: completion not a string
         [good["completion"], "42"],              # 6: not an object
         {"completion": "x", "answer": "many"},   # 7: no numeric gold
@@ -129,8 +129,8 @@ def test_malformed_lines_are_reported_and_graded_zero(tmp_path: Path):
     result = run_grade("--input", str(source))
     assert result.returncode == 0, result.stderr
     graded = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(graded) == 9  # every non-blank line, in order
-    bad_numbers = [2, 3, 5, 6, 7, 8, 9]
+    assert len(graded) == 10  # one line per input line, in order
+    bad_numbers = [2, 3, 4, 5, 6, 7, 8, 9]
     for number in bad_numbers:
         assert f"line {number}: " in result.stderr, result.stderr
     assert "line 1:" not in result.stderr and "line 10:" not in result.stderr
@@ -174,3 +174,88 @@ def test_without_a_question_nothing_is_flagged(tmp_path: Path):
     [row] = [json.loads(line) for line in result.stdout.splitlines()]
     assert row["correct"] is True
     assert row["hardcoded"] is False and row["correctness"] == 1.0
+
+
+def strict_json(line: str) -> Any:
+    """Parse as standard JSON: NaN and Infinity are refused, as other readers refuse them."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_every_bad_kind_of_line_gets_its_own_valid_output_line(tmp_path: Path):
+    good = json.dumps(WRITTEN[0][0])
+    bad = {
+        "invalid json": "{not json",
+        "deep nesting": "[" * 200_000 + "]" * 200_000,
+        "deep nesting in a field": '{"completion": "x", "answer": "1", "extra": ' + "[" * 200_000 + "]" * 200_000 + "}",
+        "lone surrogate": '{"completion": "\\ud800 solve", "answer": "42"}',
+        "lone surrogate in another field": '{"completion": "x", "answer": "42", "note": "\\udfff"}',
+        "missing completion": '{"answer": "42"}',
+        "missing answer": '{"completion": "x"}',
+        "huge float answer": '{"completion": "x", "answer": 1e99999999}',
+        "huge integer answer": '{"completion": "x", "answer": ' + "9" * 100_000 + "}",
+        "huge answer text": '{"completion": "x", "answer": "1e99999999"}',
+        "NaN": '{"completion": "x", "answer": NaN}',
+        "not an object": "[1, 2]",
+        "blank": "   ",
+        "not utf-8": b'{"completion": "\xff", "answer": "1"}',
+    }
+    lines: list[bytes] = []
+    for kind, line in bad.items():
+        lines += [good.encode(), line if isinstance(line, bytes) else line.encode()]
+    lines.append(good.encode())
+    source = tmp_path / "bad.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    result = run_grade("--input", str(source), "--timeout", "5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout.splitlines()
+    assert len(out) == len(lines)
+    rows = [strict_json(line) for line in out]
+    for i, kind in enumerate(bad):
+        number = 2 * i + 2
+        row = rows[number - 1]
+        assert row["status"] == "invalid_input" and row["line"] == number and row["error"], (kind, row)
+        assert f"line {number}: " in result.stderr, kind
+    assert all(rows[i]["correct"] is True for i in range(0, len(lines), 2))
+
+
+def test_a_huge_extra_number_is_kept_as_text_and_the_line_graded(tmp_path: Path):
+    record = dict(WRITTEN[0][0])
+    line = json.dumps(record)[:-1] + ', "weight": 1e99999999, "count": ' + "7" * 5000 + "}"
+    result = run_grade("--input", "-", stdin=line + "\n")
+    assert result.returncode == 0, result.stderr
+    [row] = [strict_json(line) for line in result.stdout.splitlines()]
+    assert row["correct"] is True and row["weight"] == "1e99999999" and row["count"] == "7" * 5000
+
+
+def test_bare_programs_are_graded(tmp_path: Path):
+    lines = [{"code": "solve(X) :- X is 6 * 7.", "answer": "42", "lang": "prolog"},
+             {"code": "(defun total () (* 6 7))", "query": "(total)", "answer": "42", "lang": "lisp"},
+             {"code": "solve(X) :- X = 42.", "answer": "42", "lang": "prolog", "question": Q42}]
+    result = run_grade("--input", "-", stdin="".join(json.dumps(r) + "\n" for r in lines))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["bare"], r["correct"], r["hardcoded"]) for r in rows] == [(True, True, False), (True, True, False),
+                                                                        (True, True, True)]
+    completions = [{"completion": "(defn solve [] (* 6 7))", "answer": "42"}]
+    result = run_grade("--input", "-", "--bare", "--lang", "hy", stdin=json.dumps(completions[0]) + "\n")
+    [row] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["bare"] is True and row["correct"] is True
+
+
+def test_untagged_completions_suggest_bare_once():
+    record = {"completion": "solve(X) :- X is 6 * 7.", "answer": "42"}
+    result = run_grade("--input", "-", stdin=(json.dumps(record) + "\n") * 3)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("--bare") == 1
+    assert all(json.loads(line)["status"] == "no_program" for line in result.stdout.splitlines())
+
+
+def test_missing_questions_are_announced_once():
+    records = [WRITTEN[0][0]] * 3
+    result = run_grade("--input", "-", stdin="".join(json.dumps(r) + "\n" for r in records))
+    assert result.stderr.count("hard-coding check is off") == 1
+    with_question = {**WRITTEN[0][0], "question": Q42}
+    result = run_grade("--input", "-", stdin=json.dumps(with_question) + "\n")
+    assert "hard-coding check is off" not in result.stderr
