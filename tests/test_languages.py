@@ -411,3 +411,19 @@ def test_mixed_batch_comes_back_in_input_order(lang: str) -> None:
              for i, (r, (statuses, answer)) in enumerate(zip(results, expected))
              if r.status not in statuses or r.answer != answer]
     assert not wrong
+
+
+HUGE_ANSWER = {"prolog": "solve(X) :- X is 10^99999.", "lisp": "(defun solve () (expt 10 99999))",
+               "hy": "(defn solve [] (** 10 99999))"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_answer_too_long_to_write_is_a_runtime_error(lang: str) -> None:
+    """A 100,000-digit answer is refused in the worker (Hy's int-to-text limit crashed it before),
+    and the worker goes on to the next program."""
+    language = get_language(lang)
+    huge, fine = language.run([Program(HUGE_ANSWER[lang], language.default_query),
+                               Program(HUGE_ANSWER[lang].replace("99999", "2"), language.default_query)],
+                              Limits())
+    assert huge.status is Status.RUNTIME_ERROR and "more than" in huge.error, huge
+    assert (fine.status, fine.answer) == (Status.OK, "100"), fine

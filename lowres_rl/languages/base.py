@@ -131,10 +131,14 @@ class Interpreter(Protocol):
 
 
 def canonical_number(value: Any) -> str | None:
-    """Canonical text of a numeric value (`18`, `3.5`, rationals as floats); None if not numeric."""
+    """Canonical text of a numeric value (`18`, `3.5`, rationals as floats); None if not numeric.
+    An integer of more than MAX_ANSWER digits raises ValueError (it is never converted: Python
+    refuses past 4300 digits, and no answer is that long)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     if isinstance(value, numbers.Integral):
+        if int(value).bit_length() > MAX_ANSWER * 3.33:  # log2(10) bits per digit
+            raise ValueError(f"the answer has more than {MAX_ANSWER} digits")
         return str(int(value))
     if isinstance(value, numbers.Rational) and value.denominator == 1:
         return str(int(value.numerator))

@@ -242,8 +242,11 @@ class HyInterpreter:
                 return Execution(Status.RUNTIME_ERROR, error=_describe(exc))
         if left < 0:  # out of steps, whatever the program did after (it may have caught the raise)
             return Execution(Status.TIMEOUT, error=f"step limit exceeded ({limits.steps} loop iterations and calls)")
-        number = canonical_number(value)
-        return Execution(Status.OK, answer=number if number is not None else _short_repr(value))
+        try:
+            number = canonical_number(value)
+            return Execution(Status.OK, answer=number if number is not None else _short_repr(value))
+        except ValueError as exc:  # an integer too long to write out
+            return Execution(Status.RUNTIME_ERROR, error=str(exc))
 
 
 def _keep_only(fd: int) -> None:
