@@ -38,3 +38,18 @@ def gsm8k_test() -> tuple[dict, ...]:
 def gsm8k_gold():
     """`gsm8k_gold(index)`: the gold answer of test problem `index` as a float."""
     return gsm8k_gold_answer
+
+
+def one_worker(lang: str, jobs: list[tuple[str, str]], limits) -> list:
+    """Run (code, query) jobs in order on a fresh one-worker pool of `lang`: what one program
+    leaves behind is what the next one meets (skipped where the interpreter is not installed)."""
+    from lowres_rl.languages import get_language
+    from lowres_rl.sandbox import Pool
+
+    if get_language(lang).missing():
+        pytest.skip(f"{lang} is not installed here")
+    pool = Pool(get_language(lang), limits, workers=1)
+    try:
+        return pool.run(jobs, limits)
+    finally:
+        pool.close()

@@ -21,6 +21,8 @@ from lowres_rl.languages import Execution, Limits, Status, get_language
 from lowres_rl.protocol import FrameBuffer, ProtocolError, encode
 from lowres_rl.sandbox import GRACE, Pool
 
+from conftest import one_worker
+
 LIMITS = Limits(timeout=1.0)
 NAMESPACES = isolation.level().startswith(("bwrap", "namespaces"))
 needs_isolation = pytest.mark.skipif(not NAMESPACES, reason="no OS isolation here: hostile programs would hit this machine")
@@ -75,21 +77,11 @@ FORGERS = {
 }
 
 
-def one_worker(lang: str, jobs: list[tuple[str, str]], limits: Limits = LIMITS) -> list[Execution]:
-    if get_language(lang).missing():
-        pytest.skip(f"{lang} is not installed here")
-    pool = Pool(get_language(lang), limits, workers=1)
-    try:
-        return pool.run(jobs, limits)
-    finally:
-        pool.close()
-
-
 @needs_isolation
 @pytest.mark.parametrize("lang", ["hy", "lisp", "prolog"])
 def test_a_program_cannot_forge_or_shift_results(lang: str) -> None:
     """Forged frames written to every descriptor a program can reach: none is taken as a result."""
-    results = one_worker(lang, [(FORGERS[lang], ORDINARY[lang][1]), *[ORDINARY[lang]] * 4])
+    results = one_worker(lang, [(FORGERS[lang], ORDINARY[lang][1]), *[ORDINARY[lang]] * 4], LIMITS)
     assert results[0].answer != "666", results[0]
     assert [(r.status, r.answer) for r in results[1:]] == [(Status.OK, "42")] * 4, results
 
@@ -106,7 +98,7 @@ OPEN_WORKER_MEMORY = {  # 666 if the program's process could open its worker's m
 @needs_isolation
 @pytest.mark.parametrize("lang", sorted(OPEN_WORKER_MEMORY))
 def test_a_program_cannot_open_its_workers_memory(lang: str) -> None:
-    [result] = one_worker(lang, [(OPEN_WORKER_MEMORY[lang], "(solve)")])
+    [result] = one_worker(lang, [(OPEN_WORKER_MEMORY[lang], "(solve)")], LIMITS)
     assert (result.status, result.answer) == (Status.OK, "0"), result
 
 
@@ -116,7 +108,7 @@ def test_lisp_helper_holds_no_protocol_pipe() -> None:
     code = ('(defun solve () (format nil "~{~a~^ ~}" (loop for fd from 3 below 64'
             ' for link = (funcall (intern "UNIX-READLINK" "SB-UNIX") (format nil "/proc/self/fd/~d" fd))'
             ' when link collect link)))')
-    [result] = one_worker("lisp", [(code, "(solve)")])
+    [result] = one_worker("lisp", [(code, "(solve)")], LIMITS)
     assert result.status is Status.OK, result
     assert "pipe:" not in result.answer, result  # its own stdin and stdout are fds 0 and 1
 

@@ -16,7 +16,8 @@ import pytest
 
 from lowres_rl import isolation
 from lowres_rl.languages import Execution, Limits, Status, get_language
-from lowres_rl.sandbox import Pool
+
+from conftest import one_worker
 
 LIMITS = Limits(timeout=2.0)
 REFERENCE = Path(__file__).parent / "reference"
@@ -36,16 +37,6 @@ def reference_jobs(lang: str) -> list[tuple[str, str]]:
     return jobs
 
 
-def run_on_one_worker(lang: str, jobs: list[tuple[str, str]]) -> list[Execution]:
-    if get_language(lang).missing():
-        pytest.skip(f"{lang} is not installed here")
-    pool = Pool(get_language(lang), LIMITS, workers=1)
-    try:
-        return pool.run(jobs, LIMITS)
-    finally:
-        pool.close()
-
-
 def outcomes(results: list[Execution]) -> list[tuple[Status, str | None]]:
     return [(r.status, r.answer) for r in results]
 
@@ -55,7 +46,7 @@ def assert_unchanged_after(lang: str, alterers: dict[str, str], query: str, jobs
     batch = list(jobs)
     for code in alterers.values():
         batch += [(code, query), *jobs]
-    results = run_on_one_worker(lang, batch)
+    results = one_worker(lang, batch, LIMITS)
     expected = outcomes(results[:len(jobs)])
     changed = []
     for i, name in enumerate(alterers):
@@ -107,7 +98,7 @@ def test_prolog_loads_only_named_system_libraries() -> None:
              f":- include(library('{escape}')).", f":- consult(library('{escape}')).",
              f":- load_files(library('{escape}'), []).", f":- [library('{escape}')].",
              f":- use_module('{Path(__file__).parent / 'hostile' / 'escape'}')."]
-    results = run_on_one_worker("prolog", [(f"{load}\n{reads}", "solve(X)") for load in loads] + [(reads, "solve(X)")])
+    results = one_worker("prolog", [(f"{load}\n{reads}", "solve(X)") for load in loads] + [(reads, "solve(X)")], LIMITS)
     assert all(r.answer != "666" for r in results), [(load, r) for load, r in zip(loads, results) if r.answer == "666"]
     assert all(r.status is not Status.OK for r in results[:-1]), results
     assert outcomes(results[-1:]) == [(Status.OK, "42")]
@@ -120,7 +111,7 @@ def test_prolog_named_libraries_still_load() -> None:
                 ":- use_module(library(aggregate)).\nsolve(X) :- aggregate_all(sum(Y), member(Y, [40, 2]), X).",
                 ":- use_module(library(dcg/basics)).\nsolve(X) :- phrase(integer(X), `42`).",
                 ":- ensure_loaded(library(lists)).\n:- use_module(library(yall)).\nsolve(X) :- foldl([A,B,C]>>(C is A+B), [40,2], 0, X)."]
-    results = run_on_one_worker("prolog", [(p, "solve(X)") for p in programs])
+    results = one_worker("prolog", [(p, "solve(X)") for p in programs], LIMITS)
     assert outcomes(results) == [(Status.OK, "42")] * len(programs), results
 
 
@@ -163,7 +154,7 @@ LATER = ('(import os colorsys)\n(defn solve []\n  (for [d ["." "/tmp" "/dev/shm"
 
 
 def test_hy_files_and_modules_of_one_program_do_not_reach_the_next() -> None:
-    results = run_on_one_worker("hy", [(SHADOW, "(solve)"), (LATER, "(solve)"), (FILL, "(solve)"), (LATER, "(solve)")])
+    results = one_worker("hy", [(SHADOW, "(solve)"), (LATER, "(solve)"), (FILL, "(solve)"), (LATER, "(solve)")], LIMITS)
     assert [(r.status, r.answer, r.stdout) for r in results[1::2]] == [(Status.OK, "42", "hello\n")] * 2, results
 
 
@@ -173,5 +164,5 @@ def test_lisp_full_directory_does_not_reach_the_next_program() -> None:
             " (make-array 1000000 :element-type '(unsigned-byte 8)) s))))) 1)")
     later = ('(defun solve () (with-open-file (s "small" :direction :output :if-exists :supersede)'
              ' (write-string "x" s)) (format t "hello~%") 42)')
-    results = run_on_one_worker("lisp", [(fill, "(solve)"), (later, "(solve)")])
+    results = one_worker("lisp", [(fill, "(solve)"), (later, "(solve)")], LIMITS)
     assert (results[1].status, results[1].answer, results[1].stdout) == (Status.OK, "42", "hello\n"), results
