@@ -70,7 +70,7 @@ class TrainScriptArguments:
     inferences: int = field(default=Limits.inferences, metadata={"help": "Prolog work budget per program: "
                             "inferences; past it the program is a timeout, stopped without a kill."})
     workers: int | None = field(default=None, metadata={"help": "Sandbox workers per language "
-                                "(default: one per CPU core)."})
+                                "(default: the CPUs this process may use, shared among the node's ranks)."})
 
     def __post_init__(self) -> None:
         from lowres_rl.presets import PRESETS
