@@ -1,5 +1,5 @@
 """Multi-process training under torchrun on CPU (gloo). The two-rank GRPO run (the tiny model,
-real GSM8K rows, the real grader and interpreters, checkpoint and resume) is marked slow: a
+synthetic word problems, the real grader and interpreters, checkpoint and resume) is marked slow: a
 warm-started model and two launches take a few minutes on two cores; `.ci/run` runs it explicitly:
 
     python -m pytest -m slow tests/test_distributed.py -v     # the two-rank run
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from lowres_rl.synthetic import generate, write_jsonl
 from lowres_rl.tiny import build_tiny
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,9 +26,16 @@ PER_RANK = 8  # completions each rank generates and grades per step (two groups 
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """Warm-started, as in test_train: rewards vary within a group, so GRPO has a gradient."""
-    return build_tiny(tmp_path_factory.mktemp("tiny"), hidden_size=64, warm_start_steps=300)
+def tiny_model(tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny model warmed up on synthetic problems, half of its programs with a slip, and those
+    problems as the training set: it writes right and wrong programs that the real grader runs in
+    its pools, so rewards vary within a group and GRPO has a gradient. (model dir, dataset)."""
+    root = tmp_path_factory.mktemp("tiny")
+    problems = generate(120, seed=1)
+    write_jsonl(problems, root / "train.jsonl")
+    model = build_tiny(root / "model", hidden_size=64, warm_start_steps=300, warm_problems=problems,
+                       warm_mistake_rate=0.5)
+    return model, root / "train.jsonl"
 
 
 def launch(*args: str) -> subprocess.CompletedProcess:
@@ -37,13 +45,13 @@ def launch(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=900)
 
 
-def torchrun(model: Path, output: Path, steps: int, *extra: str) -> str:
+def torchrun(model: tuple[Path, Path], output: Path, steps: int, *extra: str) -> str:
     """Two CPU ranks of `python -m lowres_rl.train`; no --use_cpu or --ddp_backend: the defaults
     must make a data-parallel run by themselves. Returns the launch's combined output."""
-    done = launch("--lang", "prolog", "--model_name_or_path", str(model), "--dataset", str(GSM8K_TRAIN),
+    done = launch("--lang", "prolog", "--model_name_or_path", str(model[0]), "--dataset", str(model[1]),
                   "--limit", "16", "--bare_prompt", "true", "--max_steps", str(steps), "--save_steps", "1",
                   "--per_device_train_batch_size", str(PER_RANK), "--num_generations", "4",
-                  "--gradient_accumulation_steps", "1", "--max_completion_length", "48", "--learning_rate", "1e-3",
+                  "--gradient_accumulation_steps", "1", "--max_completion_length", "96", "--learning_rate", "1e-3",
                   "--weight_decay", "0", "--warmup_steps", "0", "--timeout", "1", "--output_dir", str(output),
                   "--seed", "0", *extra)
     text = done.stdout + done.stderr
@@ -63,10 +71,12 @@ def lora_b_norm(output: Path) -> float:
 
 
 @pytest.mark.slow
-def test_two_ranks_train_log_their_own_completions_and_resume(tiny_model: Path, tmp_path: Path) -> None:
+def test_two_ranks_train_log_their_own_completions_and_resume(tiny_model: tuple[Path, Path], tmp_path: Path) -> None:
     text = torchrun(tiny_model, tmp_path, steps=2)
     assert text.count("done: adapter and lowres_config.yaml written") == 1  # one rank writes them
     assert "rank 0: completions in" in text and "rank 1: completions in" in text
+    pools = [line for line in text.splitlines() if "sandbox worker(s) per language" in line]
+    assert len(pools) == 2 and all("/ 2 local rank(s)" in line for line in pools)  # sized per rank
     assert (tmp_path / "lowres_config.yaml").exists() and lora_b_norm(tmp_path) > 0
     checkpoint = tmp_path / "checkpoint-2"
     assert {p.name for p in checkpoint.glob("rng_state_*.pth")} == {"rng_state_0.pth", "rng_state_1.pth"}
@@ -75,6 +85,7 @@ def test_two_ranks_train_log_their_own_completions_and_resume(tiny_model: Path, 
     for rank, log in logs.items():
         assert [r["step"] for r in log] == [0] * PER_RANK + [1] * PER_RANK
         assert {r["rank"] for r in log} == {rank}
+        assert any(r["status"] != "no_program" for r in log)  # programs ran in this rank's pools
     for step in (0, 1):  # each rank graded its own prompts, not a copy of the other's
         prompts = [{r["index"] for r in log if r["step"] == step} for log in logs.values()]
         assert not prompts[0] & prompts[1]
