@@ -96,9 +96,12 @@ def test_two_ranks_train_log_their_own_completions_and_resume(tiny_model: tuple[
         both = [r["reward"] for log in logs.values() for r in log if r["step"] == step]
         assert logged[step + 1] == pytest.approx(sum(both) / len(both), abs=1e-4)
 
+    trained = lora_b_norm(tmp_path)
     text = torchrun(tiny_model, tmp_path, 3, "--resume_from_checkpoint", "true")
     state = json.loads((tmp_path / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["global_step"] == 3
+    assert text.count("done: adapter and lowres_config.yaml written") == 1
+    assert lora_b_norm(tmp_path) != trained  # the saved adapter is the one trained a step further
     for name in ("completions.jsonl", "completions-rank1.jsonl"):  # the resumed run did step 3 only
         assert [r["step"] for r in rows(tmp_path, name)] == [0] * PER_RANK + [1] * PER_RANK + [2] * PER_RANK
 
