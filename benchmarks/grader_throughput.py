@@ -1,6 +1,7 @@
 """Run from the repository root (SWI-Prolog, SBCL and Hy installed, lowres-rl installed):
 
-    python benchmarks/grader_throughput.py              # the full benchmark (about 1.5 min on 2 idle cores)
+    python benchmarks/grader_throughput.py              # the full benchmark (about 1.5 min on 2 idle cores,
+                                                        # plus the N-graders runs; --ranks '' skips them)
     python benchmarks/grader_throughput.py --quick      # a tiny smoke version (about 20-30 s)
     python benchmarks/grader_throughput.py --languages prolog --batch-sizes 512 --workers 1,2
     python benchmarks/grader_throughput.py --help       # every flag
