@@ -1,6 +1,7 @@
 """Run from the repository root (SWI-Prolog, SBCL and Hy installed, lowres-rl installed):
 
-    python benchmarks/grader_throughput.py              # the full benchmark (about 1.5 min on 2 idle cores)
+    python benchmarks/grader_throughput.py              # the full benchmark (about 1.5 min on 2 idle cores,
+                                                        # plus the N-graders runs; --ranks '' skips them)
     python benchmarks/grader_throughput.py --quick      # a tiny smoke version (about 20-30 s)
     python benchmarks/grader_throughput.py --languages prolog --batch-sizes 512 --workers 1,2
     python benchmarks/grader_throughput.py --help       # every flag
@@ -35,6 +36,11 @@ What it does, per language (prolog, lisp, hy):
      --memory-early programs against after --memory-programs programs (a loop-free mix run through
      the language's pool, `get_language(name).run`, from the main thread), and one worker's growth
      per 1000 programs over its own life (what the pool's recycling hides).
+  7. N graders at once (--ranks, default 1, 2, 4; not in --quick): N processes, as N training
+     ranks on one machine, each with its own Grader and pools at their default size (this rank's
+     share of the CPUs, LOCAL_WORLD_SIZE=N) and, for N > 1, with one worker per core each (the
+     old default); each grades the loop-free headline batch from a shared start: seconds of the
+     slowest rank, programs/second per rank and in total, and the total against one grader.
 
 It ends with a summary table of PASS/FAIL against the targets (Prolog >= 20x the baseline,
 Hy >= 10x, Lisp >= 5x, on the realistic mix and with no loops; 512 loop-free completions under
@@ -46,6 +52,7 @@ the load average is printed at the start and the end. benchmarks/README.md expla
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -496,11 +503,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-chunk", type=int, default=4_000,
                    help="batch size of the memory run after its first batch (of --memory-early programs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic problems and mutations")
+    p.add_argument("--ranks", default="1,2,4",
+                   help="grader processes run at once, as training ranks on one node ('' skips the section)")
     return p
 
 
 QUICK = dict(batch_sizes="16,64", workers="all", headline_batch=64, timeout=1.0, baseline_sample=8,
-             memory_programs=400, memory_early=100, memory_chunk=100, stubborn_percent=2.0)
+             memory_programs=400, memory_early=100, memory_chunk=100, stubborn_percent=2.0, ranks="")
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -538,6 +547,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         results[language] = measure_language(language, args, limits, batch_sizes, counts_w, all_w, head,
                                              mix, no_loops)
         lang.close()
+        if args.ranks.strip():
+            results[language]["ranks"] = measure_ranks(language, args, limits, no_loops)
 
     emit(summary(results, args))
     emit(f"\nload average at end {open('/proc/loadavg').read().split()[0]}")
@@ -775,6 +786,87 @@ def memory_run(language: str, args: argparse.Namespace, limits: Limits, workers:
     return {"early": early, "late": late, "growth": growth, "peak": peak, "rate": done / seconds,
             "marks": marks, "workers_seen": len(seen), "respawned": respawned, "slope": slope,
             "projected": projected, "crashed": crashed}
+
+
+# -- N graders at once, as N training ranks on one machine -------------------------------------
+
+# A rank in a child process: builds its cases, warms its pools (default size: its share of the
+# CPUs, lowres_rl.cpus), says "ready", waits for "go" on stdin, grades, prints its seconds.
+_RANK_CHILD = """
+import importlib.util, json, sys, time
+spec = importlib.util.spec_from_file_location("bench", sys.argv[1])
+bench = sys.modules["bench"] = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+a = json.loads(sys.argv[2])
+limits = bench.Limits(timeout=a["timeout"])
+cases = bench.make_cases(a["language"], a["n"], a["mix"], a["seed"])
+grader = bench.Grader("default", limits=limits, workers=a["workers"], language=a["language"])
+grader.grade([c.completion for c in cases[:8]], [c.gold for c in cases[:8]], a["language"])
+pool = bench.get_language(a["language"])._pool
+print("ready", pool.size, flush=True)
+sys.stdin.readline()
+started = time.perf_counter()
+grades = grader.grade([c.completion for c in cases], [c.gold for c in cases], a["language"],
+                      [c.question for c in cases])
+print(json.dumps({"seconds": time.perf_counter() - started, "workers": pool.size,
+                  "crashed": sum(g.status == "crashed" for g in grades)}), flush=True)
+"""
+
+
+def run_ranks(language: str, ranks: int, n: int, mix: dict, limits: Limits, seed: int,
+              workers: int | None) -> dict:
+    """`ranks` graders in their own processes (LOCAL_WORLD_SIZE=ranks, as torchrun sets it), each
+    grading `n` programs from one shared start; per-rank seconds and the wall time of them all."""
+    env = {**os.environ, "LOCAL_WORLD_SIZE": str(ranks)}
+    children = []
+    for rank in range(ranks):
+        spec = {"language": language, "n": n, "mix": mix, "seed": seed + rank, "timeout": limits.timeout,
+                "workers": workers}
+        children.append(subprocess.Popen([sys.executable, "-c", _RANK_CHILD, os.path.abspath(__file__),
+                                          json.dumps(spec)], env={**env, "RANK": str(rank)},
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    sizes = [int(_rank_line(child).split()[1]) for child in children]  # every rank warm
+    started = time.perf_counter()
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    done = [json.loads(_rank_line(child)) for child in children]
+    wall = time.perf_counter() - started
+    for child in children:
+        child.wait(timeout=60)
+    return {"ranks": ranks, "workers": sizes[0], "n": n, "wall": wall,
+            "seconds": [d["seconds"] for d in done], "crashed": sum(d["crashed"] for d in done)}
+
+
+def _rank_line(child: subprocess.Popen) -> str:
+    line = child.stdout.readline()  # type: ignore[union-attr]
+    if not line:
+        raise RuntimeError(f"a grader rank exited early (status {child.wait()}); its stderr is above")
+    return line
+
+
+def measure_ranks(language: str, args: argparse.Namespace, limits: Limits, mix: dict) -> list[dict]:
+    """N graders at once on this machine against one: pools at each rank's share of the CPUs (the
+    default), and for N > 1 also every rank at one worker per core (os.cpu_count(), the old
+    default that oversubscribes the node)."""
+    n, rows, runs = args.headline_batch, [], []
+    for ranks in parse_list(args.ranks, int):
+        for workers in ([None] if ranks == 1 else [None, CORES]):
+            run = run_ranks(language, ranks, n, mix, limits, args.seed, workers)
+            run["policy"] = "share" if workers is None else "all cores each"
+            runs.append(run)
+    one = next((r for r in runs if r["ranks"] == 1), None)
+    for run in runs:
+        total = run["ranks"] * run["n"] / run["wall"]
+        per_rank = sum(run["n"] / s for s in run["seconds"]) / run["ranks"]
+        run.update(total_rate=total, per_rank_rate=per_rank)
+        rows.append([run["ranks"], run["policy"], run["workers"], run["n"], f"{max(run['seconds']):.2f}",
+                     f"{per_rank:.0f}", f"{total:.0f}",
+                     f"{total / one['total_rate']:.2f}x" if one else "-", run["crashed"]])
+    emit(table(f"{language}: N graders at once, as N training ranks on one machine ({CORES} cores; each rank "
+               f"grades {n} loop-free programs from a shared start; vs one grader on the whole machine)",
+               ["ranks", "pools", "workers/rank", "programs/rank", "slowest rank s", "prog/s per rank",
+                "prog/s total", "total vs one", "crashed"], rows))
+    return runs
 
 
 def verdict(ok: bool) -> str:

@@ -3,10 +3,15 @@ says what is wrong and what would be right, instead of after minutes of GPU set-
 from __future__ import annotations
 
 import importlib.util
+import logging
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 from lowres_rl.languages import PluginError, UnknownLanguageError, available_languages, get_language
+
+
+log = logging.getLogger(__name__)
 
 
 class SetupError(RuntimeError):
@@ -33,6 +38,29 @@ def generation(grpo_args: Any, model_args: Any) -> None:
     quantised = getattr(model_args, "load_in_4bit", False) or getattr(model_args, "load_in_8bit", False)
     if quantised and importlib.util.find_spec("bitsandbytes") is None:
         raise SetupError("--load_in_4bit/--load_in_8bit need bitsandbytes: pip install 'lowres-rl[bitsandbytes]'")
+
+
+def distributed(grpo_args: Any) -> None:
+    """Several launched processes are one data-parallel run. On a machine without a GPU, accelerate
+    sets that up only with `use_cpu`: without it, it still joins the ranks' process group but reports
+    no distributed run, so rewards are not gathered while TRL still slices them by rank (rank 1 found
+    an empty slice and crashed in shuffle_sequence_dict while rank 0 trained alone)."""
+    from transformers.training_args import ParallelMode
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and grpo_args.parallel_mode != ParallelMode.DISTRIBUTED:
+        kind = getattr(grpo_args.distributed_state, "distributed_type", None)
+        raise SetupError(f"launched as {world} processes (WORLD_SIZE={world}) but accelerate set up no "
+                         f"distributed run ({kind}); without a GPU pass --use_cpu true (gloo backend)")
+    if grpo_args.use_cpu and accelerator_available():
+        log.warning("--use_cpu is set although an accelerator is available: training runs on the CPU")
+
+
+def accelerator_available() -> bool:
+    """A GPU (or another torch accelerator) this process can use."""
+    import torch
+
+    return torch.accelerator.is_available()
 
 
 def _model_source(name: str) -> str:

@@ -1,11 +1,15 @@
 """The completions log: every completion a run generates, graded, appended to
-`<output_dir>/completions.jsonl` as it is scored (one line each: step, language, prompt index,
+`<output_dir>/completions.jsonl` as it is scored (one line each: step, rank, language, prompt index,
 completion, status, executed answer, every reward component). Per-language means of each
-component go to TRL's metrics (`rewards/<component>/<language>`)."""
+component go to TRL's metrics (`rewards/<component>/<language>`).
+
+In a multi-process run every rank grades only its own share of the completions, so every rank
+keeps its own file: rank 0 `completions.jsonl`, rank N `completions-rankN.jsonl` (one writer per
+file, no interleaved lines; `rank` in each row lets them be concatenated). Ranks are global, so
+the names stay distinct on a filesystem shared by several nodes."""
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
@@ -13,11 +17,15 @@ from typing import Any, Sequence
 from lowres_rl.rewards import Grade
 
 
+def log_name(rank: int) -> str:
+    """The completions file of global rank `rank`."""
+    return "completions.jsonl" if rank == 0 else f"completions-rank{rank}.jsonl"
+
+
 class CompletionLog:
-    def __init__(self, output_dir: str | Path) -> None:
-        rank = int(os.environ.get("RANK", "0"))
-        name = "completions.jsonl" if rank == 0 else f"completions-rank{rank}.jsonl"
-        self.path = Path(output_dir) / name
+    def __init__(self, output_dir: str | Path, rank: int = 0) -> None:
+        self.rank = rank
+        self.path = Path(output_dir) / log_name(rank)
         self._file = open(self.path, "a", encoding="utf-8")
 
     def record(self, grades: Sequence[Grade], texts: Sequence[str], columns: dict[str, Any]) -> None:
@@ -26,8 +34,8 @@ class CompletionLog:
         step = getattr(state, "global_step", None)
         indices = columns.get("index") or [None] * len(grades)
         for grade, text, index in zip(grades, texts, indices):
-            row = {"step": step, "language": grade.language, "index": index, "completion": text,
-                   "status": grade.status, "answer": grade.answer, "gold": grade.gold,
+            row = {"step": step, "rank": self.rank, "language": grade.language, "index": index,
+                   "completion": text, "status": grade.status, "answer": grade.answer, "gold": grade.gold,
                    "correct": grade.correct, "hardcoded": grade.hardcoded, **grade.scores,
                    "reward": grade.reward}
             self._file.write(json.dumps(row, ensure_ascii=False) + "\n")

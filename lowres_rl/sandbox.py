@@ -89,12 +89,13 @@ class Pool:
     def __init__(self, language: Language, limits: Limits, workers: int | None = None,
                  recycle_after: int = RECYCLE_AFTER) -> None:
         from lowres_rl.languages import language_spec
+        from lowres_rl.cpus import pool_size
         from lowres_rl.isolation import level as isolation_level, wrapper
 
         self.spec = language_spec(language)
         self.name = language.name
         self.limits = limits
-        self.size = workers or os.cpu_count() or 1
+        self.size = pool_size(workers)  # this rank's share of the CPUs it may use (lowres_rl.cpus)
         self.recycle_after = recycle_after
         self._wrapper = wrapper()
         # Directories the worker may empty after each program: only where they are its own.

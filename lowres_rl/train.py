@@ -9,7 +9,9 @@
 Every GRPOConfig field (TRL) and ModelConfig field (model, LoRA, quantisation) is a flag, next to
 ours (TrainScriptArguments); `--config recipe.yaml` sets any of them from YAML. Bad input is
 refused before a model is loaded. The output directory gets checkpoints, the final LoRA adapter,
-`lowres_config.yaml` (every setting of the run) and `completions.jsonl` (every completion, graded).
+`lowres_config.yaml` (every setting of the run) and `completions.jsonl` (every completion, graded;
+under torchrun/accelerate each rank grades its own share and rank N > 0 logs it to
+`completions-rankN.jsonl`; one rank writes the adapter and settings).
 """
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ class TrainScriptArguments:
     inferences: int = field(default=Limits.inferences, metadata={"help": "Prolog work budget per program: "
                             "inferences; past it the program is a timeout, stopped without a kill."})
     workers: int | None = field(default=None, metadata={"help": "Sandbox workers per language "
-                                "(default: one per CPU core)."})
+                                "(default: the CPUs this process may use, shared among the node's ranks)."})
 
     def __post_init__(self) -> None:
         from lowres_rl.presets import PRESETS
@@ -99,7 +101,10 @@ def make_parser():
 
     parser = TrlParser((TrainScriptArguments, GRPOConfig, ModelConfig), prog="python -m lowres_rl.train",
                        description=__doc__.split("\n")[0])
-    parser.set_defaults(**GRPO_DEFAULTS, **MODEL_DEFAULTS, bf16=_bf16_available())
+    # use_cpu too: without it, accelerate on a GPU-less machine sets up no data-parallel run under
+    # torchrun (see checks.distributed); TRL's own bf16 default would have forced it there.
+    parser.set_defaults(**GRPO_DEFAULTS, **MODEL_DEFAULTS, bf16=_bf16_available(),
+                        use_cpu=not checks.accelerator_available())
     return parser
 
 
@@ -130,6 +135,7 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     from lowres_rl.data import build_dataset, load_rows
     from lowres_rl.rewards import Grader
 
+    checks.distributed(grpo_args)
     checks.languages(script_args.languages)
     checks.generation(grpo_args, model_args)
     tokenizer = checks.load_tokenizer(model_args)
@@ -144,14 +150,15 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     dataset = _fit_prompts(dataset, tokenizer, script_args.max_prompt_length)
     output = Path(grpo_args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    completion_log = CompletionLog(output)
+    completion_log = CompletionLog(output, rank=grpo_args.process_index)
     grader = Grader(script_args.reward_preset, variant=script_args.variant,
                     limits=script_args.limits,
                     workers=script_args.workers, language=script_args.languages[0],
                     on_batch=completion_log.record)
     if grpo_args.reward_weights is None:
         grpo_args.reward_weights = grader.weights
-    _save_settings(output, script_args, grpo_args, model_args)
+    if grpo_args.should_save:  # one rank writes the shared artefacts (save_model below does too)
+        _save_settings(output, script_args, grpo_args, model_args)
     model = checks.load_model(model_args)
     peft_config = LoraConfig(r=model_args.lora_r, lora_alpha=model_args.lora_alpha,
                              lora_dropout=model_args.lora_dropout, task_type="CAUSAL_LM",
@@ -161,7 +168,9 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     trainer.train(resume_from_checkpoint=_resume(grpo_args.resume_from_checkpoint))
     trainer.save_model(str(output))
     completion_log.close()
-    log.info("done: adapter, config and completions.jsonl in %s", output)
+    if grpo_args.should_save:
+        log.info("done: adapter and lowres_config.yaml written to %s", output)
+    log.info("rank %d: completions in %s", grpo_args.process_index, completion_log.path)
     return output
 
 
