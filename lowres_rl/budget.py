@@ -32,10 +32,10 @@ class Fit:
 
 
 def prompt_lengths(dataset: Any, tokenizer: Any) -> list[int]:
-    """Tokens of each row's `prompt` rendered with the chat template, generation prompt included."""
-    from lowres_rl.prompt import prompt_token_ids
-
-    return [len(prompt_token_ids(tokenizer, prompt)) for prompt in dataset["prompt"]]
+    """Tokens of each row's `prompt` rendered with the chat template, generation prompt included
+    (the count lowres_rl.prompt.prompt_token_ids gives, tokenised in one batch)."""
+    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in dataset["prompt"]]
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
 
 
 def summary(lengths: Sequence[int], languages: Sequence[str]) -> dict[str, dict[str, float]]:

@@ -93,7 +93,9 @@ class HFGenerator:
             tokenizer.pad_token = tokenizer.eos_token
         eos = model.generation_config.eos_token_id
         eos = [eos] if isinstance(eos, int) else list(eos or [])
-        self.stop_ids = sorted({*eos, tokenizer.eos_token_id} - {None})
+        # The pad token stops too: Qwen's is <|endoftext|>, which base models write at the end of a
+        # document (the paper's completions run on past it into a made-up "Human:" turn).
+        self.stop_ids = sorted({*eos, tokenizer.eos_token_id, tokenizer.pad_token_id} - {None})
         # What the checkpoint ships, kept for the record; generate() then finds nothing to inherit.
         self.shipped = {k: v for k, v in model.generation_config.to_diff_dict().items()
                         if k not in ("transformers_version", "_from_model_config")}
