@@ -139,9 +139,12 @@ def make_parser() -> argparse.ArgumentParser:
                           "the model the interpreter's status and error in a follow-up user turn and let "
                           "it try again, up to R times; accuracy is reported after each turn (default 0)")
     backend = parser.add_argument_group("generation backend")
-    backend.add_argument("--backend", default="hf", choices=["hf", "vllm"],
-                         help="'hf': batched transformers generate; 'vllm': vLLM (pip install "
-                              "'lowres-rl[vllm]') (default %(default)s)")
+    backend.add_argument("--backend", default="hf", choices=["hf", "vllm", "vllm-server"],
+                         help="'hf': batched transformers generate; 'vllm': vLLM in this process (pip install "
+                              "'lowres-rl[vllm]'); 'vllm-server': a running `trl vllm-serve --model M` at "
+                              "--vllm-server-url (default %(default)s)")
+    backend.add_argument("--vllm-server-url", default="http://localhost:8000",
+                         help="with --backend vllm-server: the server's address (default %(default)s)")
     backend.add_argument("--batch-size", type=_positive, default=8,
                          help="prompts per generate call with --backend hf (default %(default)s)")
     backend.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
@@ -260,7 +263,7 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
     _seed(args.seed)
     generator = load_generator(args.backend, model, args.model_revision, args.adapter, args.dtype,
                                args.load_in_4bit, args.load_in_8bit, args.attn_implementation,
-                               args.batch_size, args.seed)
+                               args.batch_size, args.seed, args.vllm_server_url)
     grader = make_grader(args, languages[0])
     figures, problems = {}, {}
     for language in languages:
@@ -406,7 +409,7 @@ def evaluate_completions(args: argparse.Namespace) -> dict[str, Any]:
     """Grade a completions file (see --completions) and compute the figures of every language."""
     for flag, bad in (("--samples", args.samples), ("--repair-turns", args.repair_turns),
                       ("--adapter", args.adapter), ("--protocol paper", args.protocol == "paper"),
-                      ("--temperature", args.temperature is not None), ("--backend vllm", args.backend == "vllm")):
+                      ("--temperature", args.temperature is not None), (f"--backend {args.backend}", args.backend != "hf")):
         if bad:
             raise checks.SetupError(f"{flag} needs a model generating; with --completions the samples are "
                                     f"those in the file (group them into problems with an 'index' field)")

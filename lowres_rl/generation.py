@@ -28,6 +28,7 @@ from lowres_rl import checks
 log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
+BACKENDS = ("hf", "vllm", "vllm-server")
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,34 @@ class VLLMGenerator:
         return [[Generation(o.text, len(o.token_ids)) for o in out.outputs] for out in outputs]
 
 
+class VLLMServerGenerator:
+    """A running `trl vllm-serve --model M` server (TRL's VLLMClient; the server applies the chat
+    template). Serves the base model it was started with: no adapter here."""
+
+    def __init__(self, tokenizer: Any, url: str = "http://localhost:8000", client: Any = None) -> None:
+        if client is None:
+            from trl.generation.vllm_client import VLLMClient
+
+            client = VLLMClient(base_url=url, connection_timeout=60)
+        self.client, self.tokenizer, self.url = client, tokenizer, url
+
+    def settings(self, sampling: Sampling) -> dict[str, Any]:
+        return {"backend": "vllm-server", "url": self.url, "sampling_params": _vllm_params(sampling)}
+
+    def generate(self, conversations: Sequence[Messages], sampling: Sampling,
+                 desc: str = "") -> list[list[Generation]]:
+        params = _vllm_params(sampling)
+        log.info("%s: generating %d prompts x %d on %s", desc, len(conversations), sampling.n, self.url)
+        out = self.client.chat(list(conversations), n=sampling.n, temperature=sampling.temperature,
+                               top_p=params["top_p"], top_k=max(params["top_k"], 0), min_p=0.0,
+                               repetition_penalty=1.0, max_tokens=sampling.max_new_tokens, logprobs=None,
+                               generation_kwargs={"seed": sampling.seed, "presence_penalty": 0.0,
+                                                  "frequency_penalty": 0.0})
+        ids = out["completion_ids"]  # conversation-major: conversation i's samples are i*n .. i*n+n-1
+        return [[Generation(self.tokenizer.decode(ids[i * sampling.n + s], skip_special_tokens=True),
+                            len(ids[i * sampling.n + s])) for s in range(sampling.n)] for i in range(len(conversations))]
+
+
 def _vllm_params(sampling: Sampling) -> dict[str, Any]:
     """SamplingParams fields for `sampling`, every one stated (top_k -1 and top_p 1 are off)."""
     return dict(n=sampling.n, temperature=sampling.temperature, max_tokens=sampling.max_new_tokens,
@@ -206,12 +235,12 @@ def _lora_rank(adapter: str | Path) -> int:
 
 def check_backend(backend: str, quantised: bool = False) -> None:
     """The backend (and bitsandbytes, for quantisation) is installed; SetupError saying how if not."""
-    if backend not in ("hf", "vllm"):
-        raise checks.SetupError(f"unknown --backend {backend!r}; expected 'hf' or 'vllm'")
-    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise checks.SetupError("--backend vllm needs vLLM, which is not installed: "
+    if backend not in BACKENDS:
+        raise checks.SetupError(f"unknown --backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend != "hf" and importlib.util.find_spec("vllm") is None:
+        raise checks.SetupError(f"--backend {backend} needs vLLM, which is not installed: "
                                 "pip install 'lowres-rl[vllm]' (and a GPU), or use --backend hf")
-    if quantised and backend == "vllm":
+    if quantised and backend != "hf":
         raise checks.SetupError("--load-in-4bit/--load-in-8bit apply to --backend hf only")
     if quantised and importlib.util.find_spec("bitsandbytes") is None:
         raise checks.SetupError("--load-in-4bit/--load-in-8bit need bitsandbytes: "
@@ -268,10 +297,16 @@ def _with_adapter(model: Any, adapter: str) -> Any:
 
 def load_generator(backend: str, model: str, revision: str | None = None, adapter: str | None = None,
                    dtype: str = "auto", load_in_4bit: bool = False, load_in_8bit: bool = False,
-                   attn_implementation: str | None = None, batch_size: int = 8, seed: int = 0) -> Generator:
-    """The generator for `backend` ('hf' or 'vllm'); SetupError when it cannot be built."""
+                   attn_implementation: str | None = None, batch_size: int = 8, seed: int = 0,
+                   server_url: str = "http://localhost:8000") -> Generator:
+    """The generator for `backend` (BACKENDS); SetupError when it cannot be built."""
     check_backend(backend, load_in_4bit or load_in_8bit)
     check_adapter(adapter)  # before minutes of model loading
+    if backend == "vllm-server":
+        if adapter:
+            raise checks.SetupError("--backend vllm-server generates with the model the server was started "
+                                    "with; merge the adapter into it and serve that, or use --backend vllm")
+        return VLLMServerGenerator(load_tokenizer(model, revision), server_url)
     if backend == "vllm":
         if adapter:
             _lora_rank(adapter)

@@ -82,3 +82,31 @@ def test_results_json_records_the_settings_used_and_those_ignored(models, tmp_pa
     assert (used["do_sample"], used["repetition_penalty"], used["max_new_tokens"]) == (False, 1.0, 8)
     ignored = generation["model_generation_config_ignored"]
     assert {k: ignored[k] for k in SHIPPED} == SHIPPED
+
+
+def test_vllm_server_backend_asks_for_exactly_the_sampling(models) -> None:
+    """--backend vllm-server (a `trl vllm-serve` server, through TRL's VLLMClient): every sampling
+    field is sent, penalties off, and completions come back per conversation, n each."""
+    from lowres_rl.checks import load_tokenizer
+    from lowres_rl.generation import VLLMServerGenerator, model_args
+
+    plain, _ = models
+    tokenizer = load_tokenizer(model_args(str(plain)))
+    sent = {}
+
+    class Client:
+        def chat(self, messages, **kwargs):
+            sent.update(kwargs, messages=messages)
+            ids = tokenizer("<query>\n(solve)\n</query>", add_special_tokens=False)["input_ids"]
+            return {"completion_ids": [ids[: i + 1] for i in range(len(messages) * kwargs["n"])]}
+
+    generator = VLLMServerGenerator(tokenizer, "http://gpu:8000", client=Client())
+    out = generator.generate(CHATS, Sampling(n=2, temperature=0.1, top_p=0.95, top_k=50, max_new_tokens=64, seed=3))
+    assert [[g.tokens for g in group] for group in out] == [[1, 2], [3, 4], [5, 6]]
+    assert sent["messages"] == CHATS
+    assert {k: sent[k] for k in ("n", "temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens")} \
+        == {"n": 2, "temperature": 0.1, "top_p": 0.95, "top_k": 50, "min_p": 0.0, "repetition_penalty": 1.0,
+            "max_tokens": 64}
+    assert sent["generation_kwargs"]["seed"] == 3
+    greedy = generator.settings(Sampling())["sampling_params"]
+    assert (greedy["temperature"], greedy["top_k"], greedy["top_p"]) == (0.0, -1, 1.0)
