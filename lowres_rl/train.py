@@ -56,9 +56,10 @@ class TrainScriptArguments:
     bare_prompt: bool = field(default=False, metadata={"help": "Ask the question alone, without the "
                               "system prompt (only for tiny offline models warm-started that way, e.g. "
                               "`python -m lowres_rl.tiny DIR --warm-start-steps 300`; real models need the prompt)."})
-    prompt_style: str = field(default="full", metadata={"help": "System prompt: 'full' (format rules, the "
-                              "language's conventions; about 500-800 tokens with Qwen's tokenizer) or 'compact' "
-                              "(the paper's budget: about 100 tokens, so a GSM8K prompt fits 256 at 0 shots)."})
+    prompt_style: str = field(default="full", metadata={"choices": ["full", "compact"], "help": "System prompt: "
+                              "'full' (format rules, the language's conventions; GSM8K prompts of 515-998 tokens "
+                              "with Qwen's tokenizer) or 'compact' (the paper's budget: about 100 tokens of system "
+                              "prompt, so 99.5% of GSM8K prompts fit 256 tokens at 0 shots). Same response format."})
     max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
                                           "is longer than this many tokens; how many (per language) is logged "
                                           "at start-up. The paper used 256 (see --prompt_style compact). "

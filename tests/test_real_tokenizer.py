@@ -101,14 +101,6 @@ def test_every_recipe_keeps_all_but_one_percent_of_its_rows(tokenizer, questions
         assert sum(n > budget for n in ns) <= len(ns) // 100, (language, budget, max(ns))
 
 
-def test_paper_recipes_use_the_compact_prompt_and_the_papers_budget() -> None:
-    from lowres_rl.train import make_parser
-
-    for recipe in (r for r in RECIPES if r.stem.startswith("paper-")):
-        script, _, model = make_parser().parse_args_and_config(["--config", str(recipe), "--bf16", "false"])
-        assert (script.prompt_style, script.max_prompt_length, model.dtype) == ("compact", 256, "bfloat16")
-
-
 @pytest.fixture(scope="module")
 def generator(tokenizer):
     """The HF backend on a random two-layer model with Qwen's vocabulary (no weights needed)."""
