@@ -19,6 +19,8 @@ mean execution seconds. `--protocol paper` is the paper's evaluation (4 samples,
 top-p 0.95, top-k 50, 1024 new tokens); what the paper calls pass@1 is any-of-4 here and its
 "strict" accuracy is all-of-4.
 
+Decoding is exactly what the flags ask, nothing inherited from the model's generation_config.json
+(see lowres_rl.generation); results.json's settings.generation records what was used and ignored.
 The output directory gets results.json (settings, every figure per language, and per-problem
 records with each completion, status, executed answer, gold and correctness), results.md (one
 table row per language), accuracy.png and statuses.png. `compare` prints two runs' figures side by
