@@ -59,7 +59,7 @@ class TrainScriptArguments:
     prompt_style: str = field(default="full", metadata={"choices": ["full", "compact"], "help": "System prompt: "
                               "'full' (format rules, the language's conventions; GSM8K prompts of 515-998 tokens "
                               "with Qwen's tokenizer) or 'compact' (the paper's budget: about 100 tokens of system "
-                              "prompt, so 99.5% of GSM8K prompts fit 256 tokens at 0 shots). Same response format."})
+                              "prompt, so 99.5%% of GSM8K prompts fit 256 tokens at 0 shots). Same response format."})
     max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
                                           "is longer than this many tokens; how many (per language) is logged "
                                           "at start-up. The paper used 256 (see --prompt_style compact). "
