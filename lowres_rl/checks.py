@@ -63,7 +63,39 @@ def accelerator_available() -> bool:
     return torch.accelerator.is_available()
 
 
-def _model_source(name: str) -> str:
+# The LoRA fields of TRL's ModelConfig: with --use_peft false they would do nothing, so a value other
+# than the default is refused rather than ignored.
+LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "lora_target_parameters",
+               "lora_modules_to_save", "lora_task_type", "use_rslora", "use_dora")
+
+
+def peft_config(model_args: Any, defaults: Any = None) -> Any:
+    """TRL's own LoraConfig for `model_args` (every LoRA flag: DoRA, rsLoRA, modules_to_save, task
+    type, target parameters), or None with --use_peft false. SetupError for flags that cannot work:
+    a task type other than CAUSAL_LM (GRPO trains a causal LM), or LoRA flags without --use_peft.
+    `defaults` is the ModelConfig the parser would build from no flags (to tell set from unset)."""
+    from trl import get_peft_config
+
+    if not model_args.use_peft:
+        changed = [name for name in LORA_FIELDS if defaults is not None
+                   and getattr(model_args, name) != getattr(defaults, name)]
+        if changed:
+            raise SetupError(f"{', '.join('--' + n for n in changed)} configure LoRA, but --use_peft is false "
+                             f"(full fine-tuning); drop them or set --use_peft true")
+        return None
+    if str(model_args.lora_task_type).upper() != "CAUSAL_LM":
+        raise SetupError(f"--lora_task_type {model_args.lora_task_type!r}: GRPO trains a causal language "
+                         f"model, so the only task type that works is CAUSAL_LM")
+    if model_args.lora_target_parameters and model_args.lora_dropout:
+        raise SetupError(f"--lora_target_parameters needs --lora_dropout 0 (peft's ParamWrapper has no "
+                         f"dropout), got {model_args.lora_dropout}")
+    try:
+        return get_peft_config(model_args)
+    except (TypeError, ValueError) as exc:
+        raise SetupError(f"LoRA flags: {exc}") from None
+
+
+def model_source(name: str) -> str:
     """A local path must exist; anything else is a hub id."""
     path = Path(name).expanduser()
     if path.exists():
@@ -74,7 +106,7 @@ def _model_source(name: str) -> str:
     return name
 
 
-def _from_hub(loader: Callable[[], Any], name: str, what: str) -> Any:
+def from_hub(loader: Callable[[], Any], name: str, what: str) -> Any:
     try:
         return loader()
     except OSError as exc:
@@ -87,8 +119,8 @@ def _from_hub(loader: Callable[[], Any], name: str, what: str) -> Any:
 def load_tokenizer(model_args: Any) -> Any:
     from transformers import AutoTokenizer
 
-    source = _model_source(model_args.model_name_or_path)
-    tokenizer = _from_hub(lambda: AutoTokenizer.from_pretrained(source, revision=model_args.model_revision),
+    source = model_source(model_args.model_name_or_path)
+    tokenizer = from_hub(lambda: AutoTokenizer.from_pretrained(source, revision=model_args.model_revision),
                           source, "tokenizer of")
     if tokenizer.chat_template is None:
         raise SetupError(f"tokenizer of {source!r} has no chat template; use an -Instruct model")
@@ -99,14 +131,23 @@ def load_model(model_args: Any) -> Any:
     from transformers import AutoModelForCausalLM
     from trl import get_quantization_config
 
-    source = _model_source(model_args.model_name_or_path)
+    source = model_source(model_args.model_name_or_path)
     kwargs = {"revision": model_args.model_revision, "attn_implementation": model_args.attn_implementation}
     if model_args.dtype not in (None, "auto"):
         kwargs["dtype"] = model_args.dtype
     quantization = get_quantization_config(model_args)
     if quantization is not None:
-        kwargs["quantization_config"] = quantization
-    return _from_hub(lambda: AutoModelForCausalLM.from_pretrained(source, **kwargs), source, "model")
+        # A quantised model must be placed when it loads (it cannot be moved afterwards).
+        kwargs.update(quantization_config=quantization, device_map=_kbit_device_map())
+    return from_hub(lambda: AutoModelForCausalLM.from_pretrained(source, **kwargs), source, "model")
+
+
+def _kbit_device_map() -> dict[str, int] | None:
+    """Each process's quantised model on its own GPU (accelerate's local process index)."""
+    import torch
+    from accelerate import PartialState
+
+    return {"": PartialState().local_process_index} if torch.cuda.is_available() else None
 
 
 def dataset(loader: Callable[[], Any]) -> Any:

@@ -70,13 +70,14 @@ def validate(rows: Dataset, question_column: str = "question", answer_column: st
 
 def build_dataset(rows: Dataset, languages: Sequence[str], variant: str = "paper", shots: int = 0,
                   question_column: str = "question", answer_column: str = "answer",
-                  system: bool = True) -> Dataset:
+                  system: bool = True, style: str = "full") -> Dataset:
     """Prompts for every row in every language (see module docstring)."""
     validate(rows, question_column, answer_column)
     questions = [str(q) for q in rows[question_column]]
     golds = [gold_answer(str(a)) for a in rows[answer_column]]
     parts = [Dataset.from_dict({
-        "prompt": [build_messages(q, language, variant=variant, shots=shots, system=system) for q in questions],
+        "prompt": [build_messages(q, language, variant=variant, shots=shots, system=system,
+                                 style=style) for q in questions],
         "answer": golds,
         "question": questions,
         "language": [language] * len(questions),

@@ -14,6 +14,12 @@ which is which. The demo measures greedy accuracy on held-out problems (new numb
 trains with GRPO through `python -m lowres_rl.train` (the real grader, interpreters and sandbox),
 measures again, and writes a report: `report.md`, `rewards.png` (the reward curve) and
 `accuracy.png` (before/after per seed and language), and prints the table.
+
+Repeatable as far as torch allows on CPU: a fixed thread count (`--threads`, default 2: float sums
+depend on how work is split), deterministic algorithms, and seeded sampling (`--seed` reaches the
+warm start, TRL's generation and evaluation). What stays machine-dependent: the grader's wall-clock
+timeout (a program that needs 0.9 s on an idle machine can time out on a loaded one) and a
+different torch build or CPU instruction set.
 """
 from __future__ import annotations
 
@@ -72,7 +78,19 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warm-steps", type=int, help=f"supervised warm-up steps (default {DemoConfig.warm_steps})")
     parser.add_argument("--eval-problems", type=int, help=f"held-out problems (default {DemoConfig.eval_problems})")
     parser.add_argument("--quick", action="store_true", help="shrink everything: checks the pipeline in about a minute")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads, fixed so that a rerun (on any "
+                        "machine with this many cores) sums floats in the same order (default %(default)s)")
     return parser
+
+
+def make_repeatable(threads: int) -> None:
+    """Fixed threads and deterministic algorithms (seeds are passed to every stage)."""
+    import torch
+
+    if threads < 1:
+        raise SystemExit(f"error: --threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def config_from(args: argparse.Namespace) -> DemoConfig:
@@ -146,7 +164,7 @@ def grpo(config: DemoConfig, model: Path, root: Path, seed: int) -> Path:
             "--lr_scheduler_type", "constant", "--use_peft", "false",  # a tiny model: train all of it
             "--beta", "0", "--temperature", str(config.temperature), "--max_grad_norm", "1.0",
             "--timeout", "1", "--workers", "2",
-            "--output_dir", str(output), "--seed", str(seed), "--logging_steps", "1"]
+            "--output_dir", str(output), "--seed", str(seed), "--data_seed", str(seed), "--logging_steps", "1"]
     if train.main(argv) != 0:
         raise RuntimeError("GRPO training failed")
     return output
@@ -199,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     config = config_from(args)
     seeds = seeds_from(args.seeds or ("0" if args.quick else "0,1,2"))
+    make_repeatable(args.threads)
     output = Path(args.output_dir)
     runs = [run_seed(config, seed, output / f"seed-{seed}") for seed in seeds]
     path = report(runs, output, config)

@@ -19,6 +19,8 @@ mean execution seconds. `--protocol paper` is the paper's evaluation (4 samples,
 top-p 0.95, top-k 50, 1024 new tokens); what the paper calls pass@1 is any-of-4 here and its
 "strict" accuracy is all-of-4.
 
+Decoding is exactly what the flags ask, nothing inherited from the model's generation_config.json
+(see lowres_rl.generation); results.json's settings.generation records what was used and ignored.
 The output directory gets results.json (settings, every figure per language, and per-problem
 records with each completion, status, executed answer, gold and correctness), results.md (one
 table row per language), accuracy.png and statuses.png. `compare` prints two runs' figures side by
@@ -35,11 +37,12 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from lowres_rl import checks, metrics, plots
+from lowres_rl import checks, metrics
 from lowres_rl.answers import gold_answer
 from lowres_rl.generation import Generator, Sampling
 from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import available_languages, get_language
+from lowres_rl.report import markdown, pct, write_outputs  # noqa: F401 - pct: lowres_rl.compare reads it here
 from lowres_rl.train import DEFAULT_MODEL
 
 log = logging.getLogger("lowres_rl.evaluate")
@@ -107,6 +110,9 @@ def make_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--variant", default="paper", choices=["paper", "answer"],
                         help="response format: 'paper' (<reasoning><code><query>) or 'answer' "
                              "(<reasoning><answer>) (default %(default)s)")
+    prompt.add_argument("--prompt-style", default="full", choices=["full", "compact"],
+                        help="system prompt: 'full' (format rules and the language's conventions) or 'compact' "
+                             "(about 100 tokens, the paper's budget; as trained by the paper recipes) (default %(default)s)")
     prompt.add_argument("--shots", type=int, default=0, choices=range(6), metavar="{0..5}",
                         help="worked examples in the prompt: 0, 1 or up to 5 (default %(default)s)")
     prompt.add_argument("--bare-prompt", action="store_true",
@@ -135,9 +141,12 @@ def make_parser() -> argparse.ArgumentParser:
                           "the model the interpreter's status and error in a follow-up user turn and let "
                           "it try again, up to R times; accuracy is reported after each turn (default 0)")
     backend = parser.add_argument_group("generation backend")
-    backend.add_argument("--backend", default="hf", choices=["hf", "vllm"],
-                         help="'hf': batched transformers generate; 'vllm': vLLM (pip install "
-                              "'lowres-rl[vllm]') (default %(default)s)")
+    backend.add_argument("--backend", default="hf", choices=["hf", "vllm", "vllm-server"],
+                         help="'hf': batched transformers generate; 'vllm': vLLM in this process (pip install "
+                              "'lowres-rl[vllm]'); 'vllm-server': a running `trl vllm-serve --model M` at "
+                              "--vllm-server-url (default %(default)s)")
+    backend.add_argument("--vllm-server-url", default="http://localhost:8000",
+                         help="with --backend vllm-server: the server's address (default %(default)s)")
     backend.add_argument("--batch-size", type=_positive, default=8,
                          help="prompts per generate call with --backend hf (default %(default)s)")
     backend.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
@@ -256,13 +265,13 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
     _seed(args.seed)
     generator = load_generator(args.backend, model, args.model_revision, args.adapter, args.dtype,
                                args.load_in_4bit, args.load_in_8bit, args.attn_implementation,
-                               args.batch_size, args.seed)
+                               args.batch_size, args.seed, args.vllm_server_url)
     grader = make_grader(args, languages[0])
     figures, problems = {}, {}
     for language in languages:
         started = time.monotonic()
         conversations = [build_messages(q, language, variant=args.variant, shots=args.shots,
-                                        system=not args.bare_prompt) for q in questions]
+                                        system=not args.bare_prompt, style=args.prompt_style) for q in questions]
         outputs = generator.generate(conversations, sampling, desc=f"{language}: generating")
         flat = [g for out in outputs for g in out]  # problem-major: problem i's samples are i*n .. i*n+n-1
         grades = grader.grade([g.text for g in flat], _repeat(golds, sampling.n), language,
@@ -276,6 +285,7 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
         log.info("%s: accuracy %.1f%% over %d problems (%.0f s)", language,
                  100 * figures[language]["accuracy"], len(questions), time.monotonic() - started)
     settings = {**_settings(args), "mode": "model", "model": model, "sampling": sampling.to_dict(),
+                "generation": generator.settings(sampling),
                 "accuracy": "greedy pass@1" if sampling.greedy else f"pass@1: mean share of correct samples, "
                 f"{sampling.n} per problem at temperature {sampling.temperature}"}
     return {"settings": settings, "figures": figures, "problems": problems}
@@ -401,7 +411,7 @@ def evaluate_completions(args: argparse.Namespace) -> dict[str, Any]:
     """Grade a completions file (see --completions) and compute the figures of every language."""
     for flag, bad in (("--samples", args.samples), ("--repair-turns", args.repair_turns),
                       ("--adapter", args.adapter), ("--protocol paper", args.protocol == "paper"),
-                      ("--temperature", args.temperature is not None), ("--backend vllm", args.backend == "vllm")):
+                      ("--temperature", args.temperature is not None), (f"--backend {args.backend}", args.backend != "hf")):
         if bad:
             raise checks.SetupError(f"{flag} needs a model generating; with --completions the samples are "
                                     f"those in the file (group them into problems with an 'index' field)")
@@ -440,63 +450,6 @@ def _token_counts(rows: list[dict[str, Any]], args: argparse.Namespace) -> list[
         else:
             counts.append(None)
     return counts
-
-
-# -- outputs -----------------------------------------------------------------------------------
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def markdown(results: dict[str, Any]) -> str:
-    """A Markdown table, one row per language, with every headline figure."""
-    figures = results["figures"]
-    labels = plots.headline_metrics(figures)
-    ks = sorted({int(k) for f in figures.values() for k in f.get("pass_at_k", {})})
-    columns = ["language", "problems", "samples", "accuracy", "hard-coded"] + [f"pass@{k}" for k in ks]
-    columns += [labels[k] for k in ("any_of_n", "all_of_n") if k in labels]
-    if "best_of" in labels:
-        columns += [f"{labels['best_of']} (any ok)", f"{labels['best_of']} (first ok)"]
-    turns = max((f["repair"]["turns"] for f in figures.values() if "repair" in f), default=0)
-    columns += [f"repair turn {t}" for t in range(turns + 1)] if turns else []
-    columns += ["format", "statuses", "mean tokens", "mean exec s"]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    for language, f in figures.items():
-        low, high = f["samples_min"], f["samples_max"]
-        samples = str(high) if low == high else f"{low}–{high}"
-        cells = [language, str(f["n_problems"]), samples, pct(f["accuracy"]), pct(f["hardcoded_rate"])]
-        cells += [pct(f.get("pass_at_k", {}).get(str(k))) for k in ks]
-        cells += [pct(f.get(k)) for k in ("any_of_n", "all_of_n") if k in labels]
-        if "best_of" in labels:
-            best = f.get("best_of", {})
-            cells += [pct(best.get("solved")), pct(best.get("first_ok"))]
-        if turns:
-            by_turn = f.get("repair", {}).get("accuracy_by_turn", [])
-            cells += [pct(by_turn[t]) if t < len(by_turn) else "–" for t in range(turns + 1)]
-        cells += [pct(f["format_rate"]), ", ".join(f"{s} {c}" for s, c in f["statuses"].items()),
-                  "–" if f["mean_tokens"] is None else f"{f['mean_tokens']:.1f}",
-                  "–" if f["mean_seconds"] is None else f"{f['mean_seconds']:.3f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    settings = results["settings"]
-    if settings.get("mode") == "completions":
-        source = f"completions {settings.get('completions')}"
-    else:
-        adapter = f" + adapter {settings['adapter']}" if settings.get("adapter") else ""
-        source = (f"model {settings.get('model')}{adapter}, dataset {settings.get('dataset')} "
-                  f"({settings.get('split')}), protocol {settings.get('protocol')}")
-    return f"Evaluation: {source}. Accuracy: {settings.get('accuracy')}.\n\n" + "\n".join(lines) + "\n"
-
-
-def write_outputs(results: dict[str, Any], output_dir: str | Path) -> Path:
-    """results.json, results.md, accuracy.png and statuses.png in `output_dir`."""
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2, ensure_ascii=False)
-    (output / "results.json").write_text(text + "\n", encoding="utf-8")
-    (output / "results.md").write_text(markdown(results), encoding="utf-8")
-    plots.accuracy_plot(results["figures"], output / "accuracy.png")
-    plots.status_plot(results["figures"], output / "statuses.png")
-    return output
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ Prompts are chat conversations, rendered with the tokenizer's chat template (gen
 added). The HF backend pads on the left, runs `batch_size` prompts per `model.generate` call
 (each giving `n` sequences) and counts a completion's tokens up to its first stop token. The vLLM
 backend needs `pip install 'lowres-rl[vllm]'` and a GPU.
+
+Decoding is what Sampling says and nothing else. transformers fills every field a config passed to
+`generate()` leaves unset from the model's own generation_config.json (Qwen's ship temperature 0.7,
+top_p 0.8, top_k 20, repetition_penalty 1.05-1.1), and vLLM applies it as default sampling
+parameters: both backends are kept from reading it, and `settings()` records what was used.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from lowres_rl import checks
 log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
+BACKENDS = ("hf", "vllm", "vllm-server")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Generator(Protocol):
     def generate(self, conversations: Sequence[Messages], sampling: Sampling,
                  desc: str = "") -> list[list[Generation]]: ...
 
+    def settings(self, sampling: Sampling) -> dict[str, Any]: ...
+
 
 class HFGenerator:
     """Batched `model.generate` on chat-template-rendered prompts, left-padded."""
@@ -86,22 +94,39 @@ class HFGenerator:
             tokenizer.pad_token = tokenizer.eos_token
         eos = model.generation_config.eos_token_id
         eos = [eos] if isinstance(eos, int) else list(eos or [])
-        self.stop_ids = sorted({*eos, tokenizer.eos_token_id} - {None})
+        # The pad token stops too: Qwen's is <|endoftext|>, which base models write at the end of a
+        # document (the paper's completions run on past it into a made-up "Human:" turn).
+        self.stop_ids = sorted({*eos, tokenizer.eos_token_id, tokenizer.pad_token_id} - {None})
+        # What the checkpoint ships, kept for the record; generate() then finds nothing to inherit.
+        self.shipped = {k: v for k, v in model.generation_config.to_diff_dict().items()
+                        if k not in ("transformers_version", "_from_model_config")}
+        from transformers import GenerationConfig
+
+        model.generation_config = GenerationConfig(eos_token_id=self.stop_ids,
+                                                   pad_token_id=self.tokenizer.pad_token_id)
 
     def render(self, conversation: Messages) -> str:
         return self.tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
     def _config(self, sampling: Sampling) -> Any:
+        """Every decoding field stated: greedy or sampling exactly as asked, no penalties."""
         from transformers import GenerationConfig
 
-        # A fresh config, not the model's: instruct models ship sampling defaults (temperature,
-        # top_p, repetition_penalty) that would silently change a greedy evaluation.
-        kwargs: dict[str, Any] = dict(max_new_tokens=sampling.max_new_tokens, num_return_sequences=sampling.n,
-                                      eos_token_id=self.stop_ids, pad_token_id=self.tokenizer.pad_token_id,
-                                      do_sample=not sampling.greedy)
-        if not sampling.greedy:
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=sampling.max_new_tokens, num_return_sequences=sampling.n, eos_token_id=self.stop_ids,
+            pad_token_id=self.tokenizer.pad_token_id, do_sample=not sampling.greedy, num_beams=1,
+            repetition_penalty=1.0, no_repeat_ngram_size=0, length_penalty=1.0)
+        if not sampling.greedy:  # top_k 0 is off (transformers' own default would be 50)
             kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k or 0)
         return GenerationConfig(**kwargs)
+
+    def settings(self, sampling: Sampling) -> dict[str, Any]:
+        """What generate() is given, and what the model's generation_config.json said (not used)."""
+        used = {k: v for k, v in self._config(sampling).to_dict().items()
+                if k in ("do_sample", "temperature", "top_p", "top_k", "min_p", "repetition_penalty",
+                         "no_repeat_ngram_size", "num_beams", "max_new_tokens", "num_return_sequences",
+                         "eos_token_id", "pad_token_id")}
+        return {"backend": "hf", "generate": used, "model_generation_config_ignored": self.shipped}
 
     def _completion(self, ids: Any) -> Generation:
         ids = ids.tolist()
@@ -141,24 +166,61 @@ class VLLMGenerator:
         from vllm import LLM
         from vllm.lora.request import LoRARequest
 
-        kwargs: dict[str, Any] = dict(model=model, revision=revision, dtype=dtype, seed=seed)
+        # generation_config="vllm": vLLM's neutral defaults, not the checkpoint's sampling settings.
+        kwargs: dict[str, Any] = dict(model=model, revision=revision, dtype=dtype, seed=seed, generation_config="vllm")
         self.lora = None
         if adapter:
             kwargs.update(enable_lora=True, max_lora_rank=_lora_rank(adapter))
             self.lora = LoRARequest("adapter", 1, str(adapter))
         self.llm = LLM(**kwargs)
 
+    def settings(self, sampling: Sampling) -> dict[str, Any]:
+        return {"backend": "vllm", "sampling_params": _vllm_params(sampling), "generation_config": "vllm"}
+
     def generate(self, conversations: Sequence[Messages], sampling: Sampling,
                  desc: str = "") -> list[list[Generation]]:
         from vllm import SamplingParams
 
-        params = SamplingParams(n=sampling.n, temperature=sampling.temperature, max_tokens=sampling.max_new_tokens,
-                                top_p=1.0 if sampling.greedy else sampling.top_p,
-                                top_k=-1 if sampling.greedy or sampling.top_k is None else sampling.top_k,
-                                seed=sampling.seed)
+        params = SamplingParams(**_vllm_params(sampling))
         log.info("%s: generating %d prompts x %d with vLLM", desc, len(conversations), sampling.n)
         outputs = self.llm.chat(list(conversations), params, use_tqdm=True, lora_request=self.lora)
         return [[Generation(o.text, len(o.token_ids)) for o in out.outputs] for out in outputs]
+
+
+class VLLMServerGenerator:
+    """A running `trl vllm-serve --model M` server (TRL's VLLMClient; the server applies the chat
+    template). Serves the base model it was started with: no adapter here."""
+
+    def __init__(self, tokenizer: Any, url: str = "http://localhost:8000", client: Any = None) -> None:
+        if client is None:
+            from trl.generation.vllm_client import VLLMClient
+
+            client = VLLMClient(base_url=url, connection_timeout=60)
+        self.client, self.tokenizer, self.url = client, tokenizer, url
+
+    def settings(self, sampling: Sampling) -> dict[str, Any]:
+        return {"backend": "vllm-server", "url": self.url, "sampling_params": _vllm_params(sampling)}
+
+    def generate(self, conversations: Sequence[Messages], sampling: Sampling,
+                 desc: str = "") -> list[list[Generation]]:
+        params = _vllm_params(sampling)
+        log.info("%s: generating %d prompts x %d on %s", desc, len(conversations), sampling.n, self.url)
+        out = self.client.chat(list(conversations), n=sampling.n, temperature=sampling.temperature,
+                               top_p=params["top_p"], top_k=max(params["top_k"], 0), min_p=0.0,
+                               repetition_penalty=1.0, max_tokens=sampling.max_new_tokens, logprobs=None,
+                               generation_kwargs={"seed": sampling.seed, "presence_penalty": 0.0,
+                                                  "frequency_penalty": 0.0})
+        ids = out["completion_ids"]  # conversation-major: conversation i's samples are i*n .. i*n+n-1
+        return [[Generation(self.tokenizer.decode(ids[i * sampling.n + s], skip_special_tokens=True),
+                            len(ids[i * sampling.n + s])) for s in range(sampling.n)] for i in range(len(conversations))]
+
+
+def _vllm_params(sampling: Sampling) -> dict[str, Any]:
+    """SamplingParams fields for `sampling`, every one stated (top_k -1 and top_p 1 are off)."""
+    return dict(n=sampling.n, temperature=sampling.temperature, max_tokens=sampling.max_new_tokens,
+                top_p=1.0 if sampling.greedy else sampling.top_p,
+                top_k=-1 if sampling.greedy or sampling.top_k is None else sampling.top_k,
+                min_p=0.0, repetition_penalty=1.0, presence_penalty=0.0, frequency_penalty=0.0, seed=sampling.seed)
 
 
 def _lora_rank(adapter: str | Path) -> int:
@@ -173,12 +235,12 @@ def _lora_rank(adapter: str | Path) -> int:
 
 def check_backend(backend: str, quantised: bool = False) -> None:
     """The backend (and bitsandbytes, for quantisation) is installed; SetupError saying how if not."""
-    if backend not in ("hf", "vllm"):
-        raise checks.SetupError(f"unknown --backend {backend!r}; expected 'hf' or 'vllm'")
-    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise checks.SetupError("--backend vllm needs vLLM, which is not installed: "
+    if backend not in BACKENDS:
+        raise checks.SetupError(f"unknown --backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend != "hf" and importlib.util.find_spec("vllm") is None:
+        raise checks.SetupError(f"--backend {backend} needs vLLM, which is not installed: "
                                 "pip install 'lowres-rl[vllm]' (and a GPU), or use --backend hf")
-    if quantised and backend == "vllm":
+    if quantised and backend != "hf":
         raise checks.SetupError("--load-in-4bit/--load-in-8bit apply to --backend hf only")
     if quantised and importlib.util.find_spec("bitsandbytes") is None:
         raise checks.SetupError("--load-in-4bit/--load-in-8bit need bitsandbytes: "
@@ -235,10 +297,16 @@ def _with_adapter(model: Any, adapter: str) -> Any:
 
 def load_generator(backend: str, model: str, revision: str | None = None, adapter: str | None = None,
                    dtype: str = "auto", load_in_4bit: bool = False, load_in_8bit: bool = False,
-                   attn_implementation: str | None = None, batch_size: int = 8, seed: int = 0) -> Generator:
-    """The generator for `backend` ('hf' or 'vllm'); SetupError when it cannot be built."""
+                   attn_implementation: str | None = None, batch_size: int = 8, seed: int = 0,
+                   server_url: str = "http://localhost:8000") -> Generator:
+    """The generator for `backend` (BACKENDS); SetupError when it cannot be built."""
     check_backend(backend, load_in_4bit or load_in_8bit)
     check_adapter(adapter)  # before minutes of model loading
+    if backend == "vllm-server":
+        if adapter:
+            raise checks.SetupError("--backend vllm-server generates with the model the server was started "
+                                    "with; merge the adapter into it and serve that, or use --backend vllm")
+        return VLLMServerGenerator(load_tokenizer(model, revision), server_url)
     if backend == "vllm":
         if adapter:
             _lora_rank(adapter)

@@ -12,6 +12,11 @@ file (Language.prompt_file(); prompts/<name>.md for the built-ins): a `# <Displa
 `## conventions`, then one or more `## example` sections, each holding `### question`,
 `### reasoning`, `### code` and `### query` in that order. Lines inside ``` fences are never
 headings, and a part whose whole body is one fenced block is unwrapped (code may be fenced).
+
+Two prompt styles (STYLES): "full" (formats.md, then the language's conventions: rich, 500-800
+tokens with Qwen's tokenizer) and "compact" (prompts/compact.md: about 100 tokens, the paper's
+budget, with a one-line hint per language). Both ask for the same tags, and few-shot examples are
+the same in both.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from lowres_rl.languages import Language, get_language
 from lowres_rl.resources import resource
 
 VARIANTS = ("paper", "answer")
+STYLES = ("full", "compact")
 PARTS = ("question", "reasoning", "code", "query")
 
 _HEADING = re.compile(r"^(#{1,3})[ \t]+(\S.*?)[ \t]*$")
@@ -144,6 +150,25 @@ def _load_formats(path: Path) -> dict[str, str]:
     return sections
 
 
+@functools.lru_cache(maxsize=None)
+def _load_compact(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """compact.md: its `## <variant>` formats, and its `### <language>` hints under `## hints`."""
+    formats: dict[str, str] = {}
+    hints: dict[str, str] = {}
+    under_hints = False
+    for section in _split(path.read_text(encoding="utf-8")):
+        if section.level == 2:
+            under_hints = section.name.lower() == "hints"
+            if not under_hints:
+                formats[section.name.lower()] = section.body
+        elif section.level == 3 and under_hints:
+            hints[section.name.lower()] = section.body
+    for variant in VARIANTS:
+        if not formats.get(variant):
+            raise ValueError(f"malformed compact prompt file {path}: missing or empty '## {variant}' section")
+    return formats, hints
+
+
 def _check_variant(variant: str) -> None:
     """Raise ValueError naming `variant` and the allowed ones unless it is known."""
     if variant not in VARIANTS:
@@ -163,14 +188,21 @@ def shown_query(language: Language | str) -> str:
     return query + "." if lang.normalize_query(query + ".") == query else query
 
 
-def system_prompt(language: Language | str, variant: str = "paper") -> str:
-    """The variant's format instructions for `language`, then the language's conventions."""
+def system_prompt(language: Language | str, variant: str = "paper", style: str = "full") -> str:
+    """The system prompt for `language`: in the full style the variant's format instructions, then
+    the language's conventions; in the compact style compact.md's format and the language's hint."""
     _check_variant(variant)
+    if style not in STYLES:
+        raise ValueError(f"unknown prompt style {style!r}; expected one of: {', '.join(STYLES)}")
     lang = _language(language)
     spec = load_prompt(lang.prompt_file())
-    formats = _load_formats(resource("prompts", "formats.md"))[variant]
-    text = formats.replace("{language}", spec.title).replace("{default_query}", shown_query(lang))
-    return f"{text}\n\n{spec.conventions}"
+    if style == "compact":
+        formats, hints = _load_compact(resource("prompts", "compact.md"))
+        text = formats[variant].replace("{hint}", hints.get(lang.name, "")).strip()
+    else:
+        text = _load_formats(resource("prompts", "formats.md"))[variant]
+    text = text.replace("{language}", spec.title).replace("{default_query}", shown_query(lang))
+    return text if style == "compact" else f"{text}\n\n{spec.conventions}"
 
 
 def render_response(example: Example, variant: str = "paper") -> str:
@@ -183,16 +215,17 @@ def render_response(example: Example, variant: str = "paper") -> str:
 
 
 def build_messages(question: str, language: Language | str, variant: str = "paper",
-                   shots: int = 0, system: bool = True) -> list[dict[str, str]]:
-    """Chat messages: system prompt, `shots` worked examples (user/assistant pairs), the question.
-    `system=False` leaves out the system prompt (for tiny offline models warm-started without it)."""
+                   shots: int = 0, system: bool = True, style: str = "full") -> list[dict[str, str]]:
+    """Chat messages: system prompt (of `style`), `shots` worked examples (user/assistant pairs),
+    the question. `system=False` leaves out the system prompt (for tiny offline models
+    warm-started without it)."""
     _check_variant(variant)
     lang = _language(language)
     examples = load_prompt(lang.prompt_file()).examples
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= len(examples):
         raise ValueError(f"invalid shots {shots!r} for {lang.name}; "
                          f"expected an integer from 0 to {len(examples)}")
-    messages = [{"role": "system", "content": system_prompt(lang, variant)}] if system else []
+    messages = [{"role": "system", "content": system_prompt(lang, variant, style)}] if system else []
     for example in examples[:shots]:
         messages.append({"role": "user", "content": example.question})
         messages.append({"role": "assistant", "content": render_response(example, variant)})

@@ -58,9 +58,17 @@ class TrainScriptArguments:
     bare_prompt: bool = field(default=False, metadata={"help": "Ask the question alone, without the "
                               "system prompt (only for tiny offline models warm-started that way, e.g. "
                               "`python -m lowres_rl.tiny DIR --warm-start-steps 300`; real models need the prompt)."})
-    max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose prompt is "
-                                          "longer than this many tokens (the paper used 256 with its shorter "
-                                          "system prompt; ours is about 600 tokens). Default: keep all."})
+    prompt_style: str = field(default="full", metadata={"choices": ["full", "compact"], "help": "System prompt: "
+                              "'full' (format rules, the language's conventions; GSM8K prompts of 515-998 tokens "
+                              "with Qwen's tokenizer) or 'compact' (the paper's budget: about 100 tokens of system "
+                              "prompt, so 99.5%% of GSM8K prompts fit 256 tokens at 0 shots). Same response format."})
+    max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
+                                          "is longer than this many tokens; how many (per language) is logged "
+                                          "at start-up. The paper used 256 (see --prompt_style compact). "
+                                          "Default: keep all."})
+    dry_run: bool = field(default=False, metadata={"help": "Preflight: check languages, interpreters, "
+                          "isolation, dataset, tokenizer, prompt lengths, LoRA, dtype and vLLM, print the "
+                          "tokens a step will cost, and exit without loading model weights."})
     reward_preset: str = field(default="default", metadata={"help": "Reward components and weights: "
                                "'default' (ours) or 'paper'. GRPOConfig's --reward_weights overrides the weights."})
     timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
@@ -74,10 +82,14 @@ class TrainScriptArguments:
 
     def __post_init__(self) -> None:
         from lowres_rl.presets import PRESETS
-        from lowres_rl.prompt import VARIANTS
+        from lowres_rl.prompt import STYLES, VARIANTS
 
         if self.variant not in VARIANTS:
             raise ValueError(f"--variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.prompt_style not in STYLES:
+            raise ValueError(f"--prompt_style must be one of {STYLES}, got {self.prompt_style!r}")
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise ValueError(f"--max_prompt_length must be a positive number of tokens, got {self.max_prompt_length}")
         if self.reward_preset not in PRESETS:
             raise ValueError(f"--reward_preset must be one of {sorted(PRESETS)}, got {self.reward_preset!r}")
         if not 0 <= self.shots <= 5:
@@ -101,11 +113,23 @@ def make_parser():
 
     parser = TrlParser((TrainScriptArguments, GRPOConfig, ModelConfig), prog="python -m lowres_rl.train",
                        description=__doc__.split("\n")[0])
+    bf16 = _bf16_available()
     # use_cpu too: without it, accelerate on a GPU-less machine sets up no data-parallel run under
     # torchrun (see checks.distributed); TRL's own bf16 default would have forced it there.
-    parser.set_defaults(**GRPO_DEFAULTS, **MODEL_DEFAULTS, bf16=_bf16_available(),
+    parser.set_defaults(**GRPO_DEFAULTS, **MODEL_DEFAULTS, bf16=bf16, dtype="bfloat16" if bf16 else "float32",
                         use_cpu=not checks.accelerator_available())
+    for action in parser._actions:  # TRL's help says float32, which is not our default
+        if action.dest == "dtype":
+            action.help = ("dtype of the model weights: bfloat16 where the GPU supports it, else float32 "
+                           "(TRL's own default is float32 everywhere, which trains a 1.5B model with fp32 weights)")
     return parser
+
+
+def default_model_args():
+    """The ModelConfig of a run that sets no model flag (to tell a flag given from a default)."""
+    from trl import ModelConfig
+
+    return ModelConfig(**MODEL_DEFAULTS)
 
 
 def _bf16_available() -> bool:
@@ -119,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     script_args, grpo_args, model_args = make_parser().parse_args_and_config(argv)
     try:
+        if script_args.dry_run:
+            from lowres_rl.preflight import preflight
+
+            print(preflight(script_args, grpo_args, model_args, default_model_args()))
+            return 0
         train(script_args, grpo_args, model_args)
     except checks.SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -128,26 +157,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     """Check everything, then train; returns the output directory."""
-    from peft import LoraConfig
     from trl import GRPOTrainer
 
     from lowres_rl.completions import CompletionLog
-    from lowres_rl.data import build_dataset, load_rows
+    from lowres_rl.preflight import training_dataset
     from lowres_rl.rewards import Grader
 
     checks.distributed(grpo_args)
     checks.languages(script_args.languages)
     checks.generation(grpo_args, model_args)
+    peft_config = checks.peft_config(model_args, default_model_args())
     tokenizer = checks.load_tokenizer(model_args)
-    rows = checks.dataset(lambda: load_rows(script_args.dataset, script_args.dataset_config,
-                                            script_args.dataset_split))
-    if script_args.limit:
-        rows = rows.select(range(min(script_args.limit, len(rows))))
-    dataset = checks.dataset(lambda: build_dataset(rows, script_args.languages, script_args.variant,
-                                                   script_args.shots, script_args.question_column,
-                                                   script_args.answer_column,
-                                                   system=not script_args.bare_prompt))
-    dataset = _fit_prompts(dataset, tokenizer, script_args.max_prompt_length)
+    dataset = training_dataset(script_args, tokenizer).dataset
     output = Path(grpo_args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     completion_log = CompletionLog(output, rank=grpo_args.process_index)
@@ -160,9 +181,6 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     if grpo_args.should_save:  # one rank writes the shared artefacts (save_model below does too)
         _save_settings(output, script_args, grpo_args, model_args)
     model = checks.load_model(model_args)
-    peft_config = LoraConfig(r=model_args.lora_r, lora_alpha=model_args.lora_alpha,
-                             lora_dropout=model_args.lora_dropout, task_type="CAUSAL_LM",
-                             target_modules=_targets(model_args.lora_target_modules)) if model_args.use_peft else None
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=grader.reward_functions(),
                           args=grpo_args, train_dataset=dataset, peft_config=peft_config)
     trainer.train(resume_from_checkpoint=_resume(grpo_args.resume_from_checkpoint))
@@ -174,35 +192,11 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     return output
 
 
-def _targets(modules: list[str] | None) -> str | list[str]:
-    """peft wants the string 'all-linear', not a one-element list of it."""
-    if not modules or modules == ["all-linear"]:
-        return "all-linear"
-    return modules
-
-
 def _resume(value: str | None) -> str | bool | None:
     """`--resume_from_checkpoint true` resumes from the newest checkpoint in output_dir."""
     if value is None or str(value).lower() in ("", "false", "none"):
         return None
     return True if str(value).lower() in ("true", "last", "latest") else value
-
-
-def _fit_prompts(dataset, tokenizer, max_tokens: int | None):
-    """Drop rows whose rendered prompt is longer than `max_tokens` (the paper's prompt cap)."""
-    if not max_tokens:
-        return dataset
-    from lowres_rl.prompt import prompt_token_ids
-
-    lengths = [len(prompt_token_ids(tokenizer, p)) for p in dataset["prompt"]]
-    keep = [i for i, n in enumerate(lengths) if n <= max_tokens]
-    if len(keep) < len(lengths):
-        log.warning("dropped %d of %d prompts longer than %d tokens (--max_prompt_length)",
-                    len(lengths) - len(keep), len(lengths), max_tokens)
-    if not keep:
-        raise checks.SetupError(f"every prompt is longer than --max_prompt_length {max_tokens} tokens "
-                                f"(shortest: {min(lengths)}); raise it or use fewer --shots")
-    return dataset.select(keep)
 
 
 def _save_settings(output: Path, script_args, grpo_args, model_args) -> None:

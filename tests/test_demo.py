@@ -49,3 +49,14 @@ def test_held_out_problems_are_not_training_problems(tmp_path: Path) -> None:
     heldout = [json.loads(line)["question"] for line in (tmp_path / "heldout.jsonl").read_text().splitlines()]
     assert len(heldout) == 100 and not train & set(heldout)
     assert train & {p.question for p in generate(100, seed=1002)}  # unfiltered, this seed's draw would overlap
+
+
+@pytest.mark.slow
+def test_quick_demo_is_repeatable(tmp_path: Path) -> None:
+    """Same seed, same threads: the same accuracies and reward curve (slow: two runs)."""
+    runs = []
+    for name in ("a", "b"):
+        assert demo.main(["--quick", "--output-dir", str(tmp_path / name)]) == 0
+        [run] = json.loads((tmp_path / name / "runs.json").read_text())
+        runs.append({k: run[k] for k in ("before", "after", "rewards")})
+    assert runs[0] == runs[1]

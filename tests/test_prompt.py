@@ -12,7 +12,7 @@ import pytest
 
 from lowres_rl.languages import Program, get_language
 from lowres_rl.prompt import (
-    VARIANTS, Example, build_messages, load_prompt, render_response, shown_query, system_prompt,
+    STYLES, VARIANTS, Example, build_messages, load_prompt, render_response, shown_query, system_prompt,
 )
 from lowres_rl.resources import resource
 
@@ -83,6 +83,39 @@ def test_system_prompt(name: str) -> None:
     assert "<query>" in paper and "<code>" in paper and "<answer>" not in paper
     assert "<answer>" in answer and "<query>" not in answer
     assert system_prompt(name) == paper
+
+
+@pytest.mark.parametrize("name", LANGUAGES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_compact_style_asks_for_the_same_format_in_a_few_lines(name: str, variant: str) -> None:
+    """Same tags as the full prompt (the grader needs no change), the language's hint, a fraction
+    of the length; few-shot turns are those of the full style."""
+    compact, full = system_prompt(name, variant, "compact"), system_prompt(name, variant, "full")
+    tags = ("<reasoning>", "<code>", "<query>") if variant == "paper" else ("<reasoning>", "<answer>")
+    assert all(tag in compact for tag in tags) and TITLES[name] in compact and shown_query(name) in compact
+    assert "{" + "hint}" not in compact and "{language}" not in compact
+    assert ("defn solve" if name == "hy" else "defun solve" if name == "lisp" else "solve(X)") in compact
+    assert len(compact) < len(full) / 3
+    messages = build_messages(QUESTION, name, variant, shots=2, style="compact")
+    assert messages[0]["content"] == compact
+    assert messages[1:] == build_messages(QUESTION, name, variant, shots=2)[1:]
+
+
+def test_a_language_without_a_compact_hint_gets_the_format_alone() -> None:
+    import copy
+
+    from lowres_rl.prompt import _load_compact
+
+    _, hints = _load_compact(resource("prompts", "compact.md"))
+    assert set(hints) == set(LANGUAGES)
+    prolog = get_language("prolog")
+    plugin = copy.copy(prolog)
+    plugin.name = "unhinted"  # a plugin compact.md knows nothing about, with its own prompt file
+    plugin.prompt_file = prolog.prompt_file
+    assert system_prompt(plugin, "paper", "compact").endswith("solve(X).\n</query>")
+    with pytest.raises(ValueError, match="'tiny'.*full, compact"):
+        system_prompt("prolog", "paper", "tiny")
+    assert STYLES == ("full", "compact")
 
 
 def test_prolog_query_has_full_stop() -> None:

@@ -29,3 +29,12 @@ def test_paper_recipes_hold_the_papers_settings(size: str) -> None:
     assert (grpo.warmup_steps, grpo.lr_scheduler_type.value, grpo.max_grad_norm) == (0.1, "cosine", 0.1)
     assert (grpo.num_generations, grpo.gradient_accumulation_steps, grpo.max_completion_length) == (8, 4, 1024)
     assert (grpo.max_steps, grpo.save_steps, script.reward_preset) == (1000, 100, "paper")
+    # The paper's prompt budget, with the prompt written for it; bf16 weights, not TRL's float32.
+    assert (script.prompt_style, script.shots, script.max_prompt_length) == ("compact", 0, 256)
+    assert model.dtype == "bfloat16"
+
+
+@pytest.mark.parametrize("recipe", [r for r in RECIPES if "cpu" not in r.stem], ids=lambda p: p.stem)
+def test_gpu_recipes_load_bf16_weights(recipe: Path) -> None:
+    _, grpo, model = make_parser().parse_args_and_config(["--config", str(recipe), *CPU])
+    assert model.dtype == "bfloat16" and model.use_peft

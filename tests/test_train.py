@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
+from shared_paths import shared_path
 
 from lowres_rl import train
 from lowres_rl.languages import Status, available_languages
 from lowres_rl.tiny import build_tiny
 
-GSM8K_TRAIN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "train.jsonl"
+GSM8K_TRAIN = shared_path("data", "gsm8k", "train.jsonl") or Path("shared/data/gsm8k/train.jsonl")
 STATUSES = {s.value for s in Status}
 
 
