@@ -156,7 +156,7 @@ def make_parser() -> argparse.ArgumentParser:
     backend.add_argument("--attn-implementation", help="attention kernel, e.g. sdpa or flash_attention_2")
     grading = parser.add_argument_group("grading")
     add_limit_arguments(grading)
-    grading.add_argument("--workers", type=_positive, help="sandbox workers per language (default: one per core)")
+    grading.add_argument("--workers", type=_positive, help="sandbox workers per language (default: this process's share of the CPUs it may use: affinity and cgroup quota, over LOCAL_WORLD_SIZE)")
     parser.add_argument("--output-dir", default="outputs/eval",
                         help="where results.json, results.md and the plots go (default %(default)s)")
     return parser
