@@ -124,7 +124,7 @@ class Grader:
         items = [self._prepare(t, str(a), lang) for t, a, lang in zip(texts, answers, langs)]
         self._execute(items)
         for item in items:
-            item.correct = item.execution.status == Status.OK and answers_match(item.execution.answer, item.gold)
+            item.correct = _is_correct(item)
         if self.check_hardcoding:
             self._check_hardcoding(items, questions)
         return [self._score(item) for item in items]
@@ -257,3 +257,13 @@ def summary(grades: Sequence[Grade]) -> dict[str, Any]:
         "mean_reward": sum(g.reward for g in grades) / n,
         "statuses": dict(sorted(statuses.items())),
     }
+
+
+def _is_correct(item: Graded) -> bool:
+    """Whether the program ran to the gold answer; False (and a log line) if comparing fails, so
+    that no answer text can raise out of grading into the trainer."""
+    try:
+        return item.execution.status == Status.OK and answers_match(item.execution.answer, item.gold)
+    except Exception:  # noqa: BLE001
+        log.exception("comparing a %s answer with the gold answer failed", item.language)
+        return False
