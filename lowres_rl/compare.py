@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lowres_rl import checks, plots
-from lowres_rl.evaluate import pct
+from lowres_rl.report import pct
 
 log = logging.getLogger("lowres_rl.compare")
 

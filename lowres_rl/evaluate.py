@@ -42,7 +42,7 @@ from lowres_rl.answers import gold_answer
 from lowres_rl.generation import Generator, Sampling
 from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import available_languages, get_language
-from lowres_rl.report import markdown, pct, write_outputs  # noqa: F401 - pct: lowres_rl.compare reads it here
+from lowres_rl.report import markdown, write_outputs
 from lowres_rl.train import DEFAULT_MODEL
 
 log = logging.getLogger("lowres_rl.evaluate")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from shared_paths import shared_path
 
-from lowres_rl.prompt import STYLES, VARIANTS, build_messages, prompt_token_ids, system_prompt
+from lowres_rl.prompt import STYLES, VARIANTS, build_messages, prompt_token_ids
 
 QWEN = next((Path(p) for p in [os.environ.get("LOWRES_QWEN_TOKENIZER")] if p and Path(p).is_dir()),
             shared_path("models", "qwen2.5-tokenizer"))
