@@ -11,8 +11,8 @@ process per program, measured in the same run on the same kind of programs.
 
 What it does, per language (prolog, lisp, hy):
 
-  1. Builds model-like completions from synthetic problems (lowres_rl.synthetic) in the response
-     format (lowres_rl.prompt.render_response), with a mix of outcomes: correct programs, wrong
+  1. Builds model-like completions from synthetic problems (lowres_rl.offline.synthetic) in the response
+     format (lowres_rl.data.prompt.render_response), with a mix of outcomes: correct programs, wrong
      answers (one of the problem's numbers perturbed), syntax errors, runtime errors (a call to an
      undefined helper) and a few infinite loops (--loops-percent).
   2. Baseline: one fresh interpreter process per program, one after another, with the same
@@ -29,7 +29,7 @@ What it does, per language (prolog, lisp, hy):
      loop-free batch, against the bound (runaways / workers) x limit (5% tolerance); and with
      --stubborn-percent runaways that defeat the interpreters' own limits, so that the pool (or the
      Lisp worker) must kill them (shown, not judged: a kill comes at limit + grace).
-  5b. The cost of the hard-coding check (lowres_rl.hardcoding): the loop-free headline batch graded
+  5b. The cost of the hard-coding check (lowres_rl.grading.hardcoding): the loop-free headline batch graded
      with and without it (`Grader(..., check_hardcoding=False)`); the check re-runs each correct
      program once with the question's numbers changed (twice when the answer did not move).
   6. Worker memory: VmRSS of the pool's worker processes and all their children (/proc) after
@@ -66,11 +66,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from lowres_rl.answers import answers_match
+from lowres_rl.grading.answers import answers_match
 from lowres_rl.languages import Limits, Program, get_language
-from lowres_rl.prompt import Example, render_response, shown_query
-from lowres_rl.rewards import Grader
-from lowres_rl.synthetic import Problem, generate
+from lowres_rl.data.prompt import Example, render_response, shown_query
+from lowres_rl.grading.rewards import Grader
+from lowres_rl.offline.synthetic import Problem, generate
+from lowres_rl import sandbox
 
 LANGUAGES = ("prolog", "lisp", "hy")
 KINDS = ("correct", "wrong", "syntax", "runtime", "loop", "stubborn")
@@ -299,7 +300,7 @@ def rss_kb(pid: int) -> int:
 
 
 def pool_pids(language: str) -> list[int]:
-    pool = get_language(language)._pool
+    pool = sandbox.running(get_language(language))
     return list(pool.pids()) if pool is not None else []
 
 
@@ -395,7 +396,7 @@ def breakdown(language: str, cases: Sequence[Case], limits: Limits, workers: int
 
 
 def hardcoding_cost(language: str, cases: Sequence[Case], limits: Limits, workers: int) -> dict:
-    """The same batch graded without and with the hard-coding check (lowres_rl.hardcoding), warm
+    """The same batch graded without and with the hard-coding check (lowres_rl.grading.hardcoding), warm
     pools, each twice, alternating; the faster of each pair counts."""
     seconds: dict[bool, float] = {}
     probes = correct = 0
@@ -420,7 +421,7 @@ def warm(language: str, limits: Limits, workers: int, seed: int) -> float:
 
 def cold_start(language: str, limits: Limits, workers: int, seed: int) -> float:
     """Seconds for a first batch (2 programs per worker) on a freshly started pool."""
-    get_language(language).close()
+    sandbox.close(get_language(language))
     return warm(language, limits, workers, seed)
 
 
@@ -528,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
            "loop": args.loops_percent}
     no_loops = {**mix, "loop": 0.0}
 
-    from lowres_rl import isolation
+    import lowres_rl.sandbox.isolation as isolation
 
     emit(f"grader throughput benchmark: {CORES} cores, timeout {args.timeout:g} s, isolation {isolation.level()}, "
          f"load average at start {open('/proc/loadavg').read().split()[0]}")
@@ -546,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         emit(f"\n######## {language} ########")
         results[language] = measure_language(language, args, limits, batch_sizes, counts_w, all_w, head,
                                              mix, no_loops)
-        lang.close()
+        sandbox.close(lang)
         if args.ranks.strip():
             results[language]["ranks"] = measure_ranks(language, args, limits, no_loops)
 
@@ -659,7 +660,7 @@ def measure_language(language: str, args: argparse.Namespace, limits: Limits, ba
 
 def worker_samples(language: str) -> list[tuple[int, int, float]]:
     """(pid, programs served, MB of it and its children) for each live worker of the language's pool."""
-    pool = get_language(language)._pool
+    pool = sandbox.running(get_language(language))
     workers = list(getattr(pool, "_workers", None) or []) if pool is not None else []
     samples = []
     for worker in workers:
@@ -727,7 +728,7 @@ def memory_run(language: str, args: argparse.Namespace, limits: Limits, workers:
     to); the workers' RSS as read during each batch: the first batch is --memory-early programs,
     the rest --memory-chunk each."""
     lang = get_language(language)
-    lang.close()  # fresh workers: memory counted from their start
+    sandbox.close(lang)  # fresh workers: memory counted from their start
     done, batch, seconds, crashed, respawned = 0, 0, 0.0, 0, 0
     crashes: list[Run] = []
     seen: set[int] = set()
@@ -744,7 +745,7 @@ def memory_run(language: str, args: argparse.Namespace, limits: Limits, workers:
         sampler = Sampler(language, workers)
         sampler.start()
         started = time.perf_counter()
-        executions = lang.run(programs, limits, workers)
+        executions = sandbox.run(lang, programs, limits, workers)
         seconds += time.perf_counter() - started
         sampler.stop()
         respawned += len(set(pool_pids(language)) - before) if batch else 0
@@ -777,7 +778,7 @@ def memory_run(language: str, args: argparse.Namespace, limits: Limits, workers:
                f"no parsing or scoring), {crashed} crashed", ["after programs", "RSS MB", "workers"], rows))
     emit(f"change {growth * 100:+.1f}%, peak {peak:.1f} MB; {len(seen)} distinct workers seen over the run, "
          f"{respawned} started by later batches (the pool recycles a worker after "
-         f"lowres_rl.sandbox.RECYCLE_AFTER programs; more means workers do not outlive a batch); "
+         f"lowres_rl.sandbox.pool.RECYCLE_AFTER programs; more means workers do not outlive a batch); "
          f"grader process {rss_kb(os.getpid()) / 1024:.0f} MB")
     if slope is not None:
         emit(f"growth of one worker over its own life: {slope:+.2f} MB per 1000 programs; without recycling the "
@@ -791,7 +792,7 @@ def memory_run(language: str, args: argparse.Namespace, limits: Limits, workers:
 # -- N graders at once, as N training ranks on one machine -------------------------------------
 
 # A rank in a child process: builds its cases, warms its pools (default size: its share of the
-# CPUs, lowres_rl.cpus), says "ready", waits for "go" on stdin, grades, prints its seconds.
+# CPUs, lowres_rl.sandbox.cpus), says "ready", waits for "go" on stdin, grades, prints its seconds.
 _RANK_CHILD = """
 import importlib.util, json, sys, time
 spec = importlib.util.spec_from_file_location("bench", sys.argv[1])
@@ -801,7 +802,7 @@ limits = bench.Limits(timeout=a["timeout"])
 cases = bench.make_cases(a["language"], a["n"], a["mix"], a["seed"])
 grader = bench.Grader("default", limits=limits, workers=a["workers"], language=a["language"])
 grader.grade([c.completion for c in cases[:8]], [c.gold for c in cases[:8]], a["language"])
-pool = bench.get_language(a["language"])._pool
+pool = bench.sandbox.running(bench.get_language(a["language"]))
 print("ready", pool.size, flush=True)
 sys.stdin.readline()
 started = time.perf_counter()

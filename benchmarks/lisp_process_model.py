@@ -7,14 +7,14 @@
 Lisp process model: a fresh `sbcl --script` per program against lowres_rl's persistent SBCL
 workers, on the same programs.
 
-The programs are the Common Lisp reference solutions of synthetic problems (lowres_rl.synthetic),
+The programs are the Common Lisp reference solutions of synthetic problems (lowres_rl.offline.synthetic),
 each with its default query `(solve)`. Two ways of running them:
 
   - process per program: write the program plus `(format t "~a~%" (solve))` to a temporary file
     and run `sbcl --script FILE` with a subprocess timeout, one program after another (and, for
     the same parallelism as the pool, with --workers programs at a time from a thread pool);
-  - persistent workers: `get_language("lisp").run(programs, Limits(timeout=...), workers=N)`,
-    the sandbox pool of lowres_rl.sandbox whose workers each keep one SBCL running
+  - persistent workers: `sandbox.run(get_language("lisp"), programs, Limits(timeout=...), workers=N)`,
+    the sandbox pool of lowres_rl.sandbox.pool whose workers each keep one SBCL running
     interpreters/lisp/harness.lisp (a warm pool: started before the clock starts, as in training).
 
 It prints programs/second for each, the ratios (persistent over process-per-program, at 1 worker and
@@ -32,9 +32,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-from lowres_rl.answers import answers_match
+from lowres_rl.grading.answers import answers_match
 from lowres_rl.languages import Limits, Program, get_language
-from lowres_rl.synthetic import generate
+from lowres_rl.offline.synthetic import generate
+from lowres_rl import sandbox
 
 
 def script_one(code: str, gold: str, timeout: float, directory: str, index: int) -> bool:
@@ -72,14 +73,14 @@ def persistent(codes: Sequence[str], golds: Sequence[str], limits: Limits, worke
     """(best seconds of `repeat` runs, correct answers, cold-start seconds) through the project's
     persistent Lisp workers (one pool, started before the clock, kept across the runs)."""
     lisp = get_language("lisp")
-    lisp.close()
+    sandbox.close(lisp)
     started = time.perf_counter()
-    lisp.run([Program("(defun solve () 1)")] * (2 * workers), limits, workers)  # start the pool
+    sandbox.run(lisp, [Program("(defun solve () 1)")] * (2 * workers), limits, workers)  # start the pool
     cold = time.perf_counter() - started
     best, right = float("inf"), 0
     for _ in range(repeat):
         started = time.perf_counter()
-        executions = lisp.run([Program(c) for c in codes], limits, workers)
+        executions = sandbox.run(lisp, [Program(c) for c in codes], limits, workers)
         best = min(best, time.perf_counter() - started)
         right = sum(e.status.value == "ok" and answers_match(e.answer or "", g) for e, g in zip(executions, golds))
     return best, right, cold
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     codes = [p.solutions["lisp"] for p in problems]
     golds = [p.answer for p in problems]
     limits = Limits(timeout=args.timeout)
-    from lowres_rl import isolation
+    import lowres_rl.sandbox.isolation as isolation
 
     print(f"lisp process model: {n} programs, timeout {args.timeout:g} s, {os.cpu_count()} cores, best of "
           f"{args.repeat}, isolation {isolation.level()}, load average {open('/proc/loadavg').read().split()[0]}",
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         rates[("persistent", w)] = n / seconds
         rows.append(["persistent workers (lowres_rl pool)", w, f"{seconds:.2f}", f"{n / seconds:.1f}", f"{right}/{n}",
                      f"{cold:.2f}"])
-    lisp.close()
+    sandbox.close(lisp)
     print(table(["model", "parallel", "seconds", "prog/s", "correct", "pool cold start s"], rows))
     ratios = {w: rates[("persistent", w)] / rates[("process", w)] for w in parallel}
     for w, ratio in ratios.items():

@@ -277,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tracer = None if args.no_execute else run_paper_trace(args.data, args.timeout, args.parallel)
 
-    from lowres_rl.response import analyse
-    from lowres_rl.rewards import Grader
+    from lowres_rl.grading.response import analyse
+    from lowres_rl.grading.rewards import Grader
 
     started = time.perf_counter()
     grades = Grader("paper").grade([r["completion"] for r in rows], [r["answer"] for r in rows], "prolog",

@@ -18,11 +18,11 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lowres_rl.hardcoding import question_numbers  # noqa: E402
+from lowres_rl.grading.hardcoding import question_numbers  # noqa: E402
 from lowres_rl.languages import get_language  # noqa: E402
-from lowres_rl.literals import literals  # noqa: E402
-from lowres_rl.presets import paper_soft_format, paper_strict_format, paper_xmlcount  # noqa: E402
-from lowres_rl.response import analyse, is_strict  # noqa: E402
+from lowres_rl.grading.literals import literals  # noqa: E402
+from lowres_rl.grading.presets import paper_soft_format, paper_strict_format, paper_xmlcount  # noqa: E402
+from lowres_rl.grading.response import analyse, is_strict  # noqa: E402
 
 SIZE = 1 << 20
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def lengths(tokenizer, questions: list[str], language: str, style: str, shots: int, variant: str) -> list[int]:
-    from lowres_rl.prompt import build_messages
+    from lowres_rl.data.prompt import build_messages
 
     texts = [tokenizer.apply_chat_template(build_messages(q, language, variant=variant, shots=shots, style=style),
                                            add_generation_prompt=True, tokenize=False) for q in questions]

@@ -62,7 +62,8 @@ def worker(result: Path, argv: list[str]) -> None:
     import torch
     import transformers
 
-    from lowres_rl import rewards, train
+    import lowres_rl.grading.rewards as rewards
+    import lowres_rl.training.main as train
 
     grading, logs = [], []
     grade, log = rewards.Grader.grade, transformers.Trainer.log

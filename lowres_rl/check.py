@@ -15,7 +15,7 @@ import logging
 import sys
 
 from lowres_rl.languages import Limits, PluginError, UnknownLanguageError, available_languages, get_language
-from lowres_rl.testing import SamplesError, check_language, find_samples
+from lowres_rl.testing.kit import SamplesError, check_language, find_samples
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,8 @@
     lowres-rl tiny outputs/tiny
     lowres-rl demo
 
-Each subcommand is the module of the same name (`python -m lowres_rl.<name>` works the same).
+Each subcommand is a module (`python -m lowres_rl.<name>` works the same; `tiny` is
+lowres_rl.offline.tiny).
 The flags several of them share (the per-program limits) are defined here once.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ COMMANDS = {
     "tiny": "build a tiny offline model and tokenizer",
     "demo": "offline demo: GRPO teaching a tiny model",
 }
+MODULES = {"tiny": "lowres_rl.offline.tiny"}  # commands whose module is not a top-level entry
 
 
 def add_limit_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: lowres-rl COMMAND [ARGS]\n\ncommands:\n{listing}\n\n"
               f"`lowres-rl COMMAND --help` explains each command's flags.")
         return 0 if args and args[0] in ("-h", "--help") else 2
-    module = importlib.import_module(f"lowres_rl.{args[0]}")
+    module = importlib.import_module(MODULES.get(args[0], f"lowres_rl.{args[0]}"))
     return int(module.main(args[1:]) or 0)
 
 

@@ -17,6 +17,8 @@ from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import (
     PluginError, Program, UnknownLanguageError, available_languages, get_language,
 )
+import lowres_rl.sandbox as sandbox
+from lowres_rl.grading.response import extract_program
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -35,8 +37,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def info() -> dict:
     """The installed languages and the sandbox's isolation: its level, what it protects and what
-    it does not, and why it is not stronger (see lowres_rl.isolation)."""
-    from lowres_rl.isolation import report
+    it does not, and why it is not stronger (see lowres_rl.sandbox.isolation)."""
+    from lowres_rl.sandbox.isolation import report
 
     return {"languages": available_languages(), **report()}
 
@@ -61,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         text = open(args.file, encoding="utf-8").read() if args.file else sys.stdin.read()
     except OSError as exc:
         parser.error(f"cannot read {args.file}: {exc.strerror}")
-    program = language.parse(text) if args.completion else Program(text)
+    program = extract_program(text, language) if args.completion else Program(text)
     if args.query:
         program = Program(program.code, args.query, program.error)
-    [execution] = language.run([program], limits, workers=1)
+    [execution] = sandbox.run(language, [program], limits, workers=1)
     print(json.dumps(execution.to_dict(), ensure_ascii=False, indent=2))
-    language.close()
+    sandbox.close(language)
     return 0 if execution.status == "ok" else 1
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_paths import SHARED
 
-# The repository is checked out with `shared/` beside it (/work/main and /work/shared locally, the
-# same layout in CI), so the data is found relative to this file rather than through a fixed path.
-GSM8K_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test.jsonl"
+# The shared data is found beside the checkout (or a folder above it), see tests/shared_paths.py.
+GSM8K_TEST = SHARED / "data" / "gsm8k" / "test.jsonl"
 
 
 @functools.cache
@@ -44,7 +44,7 @@ def one_worker(lang: str, jobs: list[tuple[str, str]], limits) -> list:
     """Run (code, query) jobs in order on a fresh one-worker pool of `lang`: what one program
     leaves behind is what the next one meets (skipped where the interpreter is not installed)."""
     from lowres_rl.languages import get_language
-    from lowres_rl.sandbox import Pool
+    from lowres_rl.sandbox.pool import Pool
 
     if get_language(lang).missing():
         pytest.skip(f"{lang} is not installed here")

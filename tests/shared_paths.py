@@ -22,3 +22,6 @@ def shared_path(*parts: str) -> Path | None:
         if path.exists():
             return path
     return None
+
+
+SHARED = shared_path() or REPO.parent / "shared"  # the shared folder (where it would be, when absent)

@@ -1,11 +1,11 @@
-"""Unit tests for lowres_rl.answers: reading gold answers and comparing executed answers to them."""
+"""Unit tests for lowres_rl.grading.answers: reading gold answers and comparing executed answers to them."""
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
 
-from lowres_rl.answers import answers_match, format_number, gold_answer, parse_number
+from lowres_rl.grading.answers import answers_match, format_number, gold_answer, parse_number
 
 
 @pytest.mark.parametrize("text, gold", [

@@ -14,13 +14,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from lowres_rl.answers import answers_match, gold_answer, parse_number
-from lowres_rl.hardcoding import question_numbers
+from lowres_rl.grading.answers import answers_match, gold_answer, parse_number
+from lowres_rl.grading.hardcoding import question_numbers
 from lowres_rl.languages import Limits, get_language
-from lowres_rl.literals import literals
-from lowres_rl.presets import paper_soft_format, paper_strict_format, paper_xmlcount
-from lowres_rl.response import analyse
-from lowres_rl.rewards import Grader
+from lowres_rl.grading.literals import literals
+from lowres_rl.grading.presets import paper_soft_format, paper_strict_format, paper_xmlcount
+from lowres_rl.grading.response import analyse
+from lowres_rl.grading.rewards import Grader
+from lowres_rl.grading.response import extract_program
 
 _SPEC = importlib.util.spec_from_file_location(
     "benchmarks_parse_time", Path(__file__).resolve().parents[1] / "benchmarks" / "parse_time.py")
@@ -98,7 +99,7 @@ def test_a_correct_program_with_a_huge_question_number_is_checked(grader: Grader
 def _parse_everything(text: str) -> None:
     """What the grader does with a completion's text before running it."""
     analyse(text)
-    get_language("prolog").parse(text)
+    extract_program(text, get_language("prolog"))
     for score in (paper_xmlcount, paper_strict_format, paper_soft_format):
         score(SimpleNamespace(text=text))
 

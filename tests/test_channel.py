@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from lowres_rl import isolation
+import lowres_rl.sandbox.isolation as isolation
 from lowres_rl.languages import Execution, Limits, Status, get_language
-from lowres_rl.protocol import FrameBuffer, ProtocolError, encode
-from lowres_rl.sandbox import GRACE, Pool
+from lowres_rl.sandbox.protocol import FrameBuffer, ProtocolError, encode
+from lowres_rl.sandbox.pool import GRACE, Pool
 
 from conftest import one_worker
 

@@ -1,4 +1,4 @@
-"""Pool sizes follow the CPUs a process may use and the node's local ranks (lowres_rl.cpus).
+"""Pool sizes follow the CPUs a process may use and the node's local ranks (lowres_rl.sandbox.cpus).
 `python -m pytest tests/test_cpus.py -v`
 
 Affinity is set on child processes only (os.sched_setaffinity in the child), never on the test
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl.cpus import Share, cgroup_quota, local_world_size, pool_size
+from lowres_rl.sandbox.cpus import Share, cgroup_quota, local_world_size, pool_size
 
 # In a child: pin to the CPUs given, then build the real Prolog pool with its default size and run
 # programs on it. Prints the size, the workers it started and the answers.
@@ -22,9 +22,10 @@ import json, logging, os, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
 os.sched_setaffinity(0, json.loads(sys.argv[1]))
 from lowres_rl.languages import Limits, Program, get_language
+from lowres_rl import sandbox
 prolog = get_language("prolog")
-pool = prolog.pool(Limits())
-runs = prolog.run([Program(f"solve(X) :- X is {i} * 2.", "solve(X)") for i in range(6)], Limits())
+pool = sandbox.pool(prolog, Limits())
+runs = sandbox.run(prolog, [Program(f"solve(X) :- X is {i} * 2.", "solve(X)") for i in range(6)], Limits())
 print(json.dumps({"size": pool.size, "workers": len(pool.pids()), "answers": [r.answer for r in runs]}))
 """
 
@@ -58,7 +59,7 @@ def test_default_pool_size_follows_affinity_and_local_ranks(cpus, env, expected)
 
 
 def test_workers_flag_overrides_the_share(caplog) -> None:
-    caplog.set_level("INFO", logger="lowres_rl.cpus")
+    caplog.set_level("INFO", logger="lowres_rl.sandbox.cpus")
     assert pool_size(37) == 37
     assert "37 sandbox worker(s) per language (set by --workers)" in caplog.text
 

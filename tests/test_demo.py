@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl import demo
+import lowres_rl.offline.demo as demo
 
 
 def test_quick_demo_writes_the_report(tmp_path: Path, capsys) -> None:
@@ -41,7 +41,7 @@ def test_bad_settings_are_refused_before_any_work(tmp_path: Path, flags: list[st
 def test_held_out_problems_are_not_training_problems(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from lowres_rl.synthetic import generate
+    from lowres_rl.offline.synthetic import generate
 
     config = replace(demo.DemoConfig.quick(("prolog",)), warm_problems=4000, eval_problems=100, warm_steps=1)
     demo.prepare(config, seed=1, root=tmp_path)

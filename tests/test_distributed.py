@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from lowres_rl.synthetic import generate, write_jsonl
-from lowres_rl.tiny import build_tiny
+from lowres_rl.offline.synthetic import generate, write_jsonl
+from lowres_rl.offline.tiny import build_tiny
 
 ROOT = Path(__file__).resolve().parents[1]
 # shared/ lies beside the checkout (CI, /work/main) or beside the folder of worktrees holding it
@@ -123,7 +123,8 @@ def test_a_launch_accelerate_would_run_as_lone_processes_is_refused(tmp_path: Pa
 def test_cpu_machines_default_to_use_cpu() -> None:
     """The fix itself, in the default suite: without a GPU, use_cpu is on unless asked otherwise, so
     torchrun/accelerate ranks form a data-parallel run with no extra flags (the runs above)."""
-    from lowres_rl import checks, train
+    import lowres_rl.training.checks as checks
+    import lowres_rl.training.main as train
 
     _, grpo, _ = train.make_parser().parse_args_and_config([])
     assert grpo.use_cpu is (not checks.accelerator_available())

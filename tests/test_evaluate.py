@@ -1,4 +1,4 @@
-"""Tests for lowres_rl.evaluate (with lowres_rl.metrics, lowres_rl.generation, lowres_rl.plots):
+"""Tests for lowres_rl.evaluation.main (with lowres_rl.evaluation.metrics, lowres_rl.evaluation.generation, lowres_rl.evaluation.plots):
 the whole command on a tiny offline model, exact figures over hand-written completions, the pass@k
 estimator against hand-computed values, the repair protocol with a scripted model, and `compare`.
 
@@ -10,12 +10,16 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_paths import SHARED
 
-from lowres_rl import compare, evaluate, metrics
-from lowres_rl.generation import Generation, Sampling
-from lowres_rl.metrics import pass_at_k
+import lowres_rl.evaluation.compare as compare
+import lowres_rl.evaluation.main as evaluate
+import lowres_rl.evaluation.metrics as metrics
+from lowres_rl.evaluation.generation import Generation, Sampling
+from lowres_rl.evaluation.metrics import pass_at_k
+from lowres_rl import sandbox
 
-GSM8K_TEST = Path(__file__).resolve().parents[2] / "shared/data/gsm8k/test.jsonl"
+GSM8K_TEST = SHARED / "data/gsm8k/test.jsonl"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -25,7 +29,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     gain from more, and OpenMP threads spinning on a busy machine can slow it down fifty-fold."""
     import torch
 
-    from lowres_rl.tiny import build_tiny
+    from lowres_rl.offline.tiny import build_tiny
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -41,7 +45,7 @@ def close_pools() -> None:
     from lowres_rl.languages import get_language
 
     for name in ("prolog", "lisp", "hy"):
-        get_language(name).close()
+        sandbox.close(get_language(name))
 
 
 def read_results(directory: Path) -> dict:

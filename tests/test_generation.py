@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from shared_paths import shared_path
 
-from lowres_rl import evaluate
-from lowres_rl.generation import Sampling, load_hf
+import lowres_rl.evaluation.main as evaluate
+from lowres_rl.evaluation.generation import Sampling, load_hf
 
 GSM8K_TEST = shared_path("data", "gsm8k", "test.jsonl") or Path("shared/data/gsm8k/test.jsonl")
 # What a checkpoint could ship: a strong penalty and sampling settings that would change "greedy"
@@ -24,7 +24,7 @@ def models(tmp_path_factory) -> tuple[Path, Path]:
     """The tiny model twice: as built, and with SHIPPED in its generation_config.json."""
     import torch
 
-    from lowres_rl.tiny import build_tiny
+    from lowres_rl.offline.tiny import build_tiny
 
     torch.set_num_threads(1)
     plain = build_tiny(tmp_path_factory.mktemp("plain"), hidden_size=32)
@@ -87,8 +87,8 @@ def test_results_json_records_the_settings_used_and_those_ignored(models, tmp_pa
 def test_vllm_server_backend_asks_for_exactly_the_sampling(models) -> None:
     """--backend vllm-server (a `trl vllm-serve` server, through TRL's VLLMClient): every sampling
     field is sent, penalties off, and completions come back per conversation, n each."""
-    from lowres_rl.checks import load_tokenizer
-    from lowres_rl.generation import VLLMServerGenerator, model_args
+    from lowres_rl.training.checks import load_tokenizer
+    from lowres_rl.evaluation.generation import VLLMServerGenerator, model_args
 
     plain, _ = models
     tokenizer = load_tokenizer(model_args(str(plain)))

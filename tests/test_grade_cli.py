@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_paths import SHARED
 
-PAPER_COMPLETIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "paper-completions" / "completions.jsonl"
+PAPER_COMPLETIONS = SHARED / "data" / "paper-completions" / "completions.jsonl"
 Q42 = "Tom packs 6 boxes with 7 apples in each box. How many apples does he pack?"
 
 

@@ -1,5 +1,5 @@
-"""Tests for the hard-coding rule (lowres_rl.hardcoding) and the literal reader under it
-(lowres_rl.literals), with the real interpreters: every notation and trick that hides a hard-coded
+"""Tests for the hard-coding rule (lowres_rl.grading.hardcoding) and the literal reader under it
+(lowres_rl.grading.literals), with the real interpreters: every notation and trick that hides a hard-coded
 answer is caught in each language it applies to; honest programs with constants the question
 implies (7 days, 12 inches, 60 minutes, a pair, "half", "fourth") keep their reward; the project's
 reference programs and a generated honest set on their own questions are never flagged.
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl.hardcoding import probe, question_numbers
+from lowres_rl.grading.hardcoding import probe, question_numbers
 from lowres_rl.languages import Limits, Program
-from lowres_rl.literals import literals, rewrite
-from lowres_rl.rewards import Grader
-from lowres_rl.synthetic import generate
+from lowres_rl.grading.literals import literals, rewrite
+from lowres_rl.grading.rewards import Grader
+from lowres_rl.offline.synthetic import generate
 
 from conftest import GSM8K_TEST
 
@@ -73,7 +73,7 @@ def test_a_plugin_language_may_bring_its_own_reader() -> None:
         name = "dozens"
 
         def number_literals(self, code: str):
-            from lowres_rl.literals import Literal
+            from lowres_rl.grading.literals import Literal
             return [Literal(i, i + 1, Fraction(12)) for i, c in enumerate(code) if c == "D"]
 
     assert [lit.value for lit in literals("D + D", Dozens())] == [12, 12]
@@ -261,7 +261,7 @@ def test_reference_programs_are_never_flagged(lang: str, gsm8k_rows: list[dict])
 
 
 def test_generated_honest_programs_are_never_flagged() -> None:
-    """Seeded synthetic problems (lowres_rl.synthetic), each solved honestly in three languages."""
+    """Seeded synthetic problems (lowres_rl.offline.synthetic), each solved honestly in three languages."""
     problems = generate(24, seed=15)
     for lang in EXTENSIONS:
         grades = Grader("default", limits=LIMITS).grade(

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl import isolation
+import lowres_rl.sandbox.isolation as isolation
 from lowres_rl.languages import Execution, Limits, Status, get_language
-from lowres_rl.sandbox import Pool
+from lowres_rl.sandbox.pool import Pool
 
 LANGUAGES = ("prolog", "lisp", "hy")
 LIMITS = Limits(timeout=1.0)
@@ -523,7 +523,7 @@ def test_prolog_guard_allows_reference_programs_and_refuses_hostile_ones(tmp_pat
     import shutil
     import subprocess
 
-    from lowres_rl.resources import resource
+    from lowres_rl.languages.resources import resource
 
     if shutil.which("swipl") is None:
         pytest.skip("swipl is not installed here")

@@ -20,13 +20,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from shared_paths import SHARED
 
-from lowres_rl import isolation
+import lowres_rl.sandbox.isolation as isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL = isolation.level()
 FULL = LEVEL == "bwrap+cgroup"  # what the default layer must be on a machine like this one
-DATASETS = [p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "test.jsonl",
+DATASETS = [p for p in (SHARED / "data" / "gsm8k" / "test.jsonl",
                         Path("/work/shared/data/gsm8k/test.jsonl")) if p.is_file()]
 LANGS = ("hy", "lisp")
 
@@ -68,9 +69,9 @@ DRIVER = r"""
 import json, logging, os, sys
 sys.path.insert(0, os.getcwd())  # as `python -m` does: the caller's directory must not matter
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-from lowres_rl import isolation
+import lowres_rl.sandbox.isolation as isolation
 from lowres_rl.languages import Limits, get_language
-from lowres_rl.sandbox import Pool
+from lowres_rl.sandbox.pool import Pool
 
 paths, probes = json.loads(sys.argv[1]), json.loads(sys.argv[3])
 langs = sys.argv[2].split(",") if sys.argv[2] else []
@@ -215,10 +216,10 @@ def test_run_info_shows_the_level_and_what_is_not_protected(where: str) -> None:
 
 def test_the_pool_announces_a_weak_layer_at_every_start(caplog: pytest.LogCaptureFixture) -> None:
     """isolation.announce() (called by every pool start) logs the level; a WARNING when weaker."""
-    with caplog.at_level("INFO", logger="lowres_rl.isolation"):
+    with caplog.at_level("INFO", logger="lowres_rl.sandbox.isolation"):
         isolation.announce()
         isolation.announce()
-    records = [r for r in caplog.records if r.name == "lowres_rl.isolation"]
+    records = [r for r in caplog.records if r.name == "lowres_rl.sandbox.isolation"]
     assert len(records) == 2 and all(LEVEL in r.getMessage() for r in records)
     assert all(r.levelname == ("INFO" if FULL else "WARNING") for r in records)
 
@@ -238,7 +239,7 @@ def test_no_new_user_namespace_inside(lang: str) -> None:
     """A user namespace of its own would give a program every capability over new namespaces (the
     kernel's attack surface): refused, by bwrap --disable-userns or the seccomp filter."""
     from lowres_rl.languages import Limits, get_language
-    from lowres_rl.sandbox import Pool
+    from lowres_rl.sandbox.pool import Pool
 
     pool = Pool(get_language(lang), Limits(timeout=5.0), workers=1)
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lowres_rl.languages import Execution, Limits, Program, Status, get_language
+from lowres_rl import sandbox
 
 LANGUAGES = ("prolog", "lisp", "hy")
 REFERENCE = Path(__file__).resolve().parent / "reference"
@@ -81,7 +82,7 @@ HOSTILE_CASES = [pytest.param(lang, kind, id=f"{lang}-{kind}") for lang in LANGU
 
 def run(lang: str, codes: list[str | Program], limits: Limits = FAST, workers: int = WORKERS) -> list[Execution]:
     programs = [c if isinstance(c, Program) else Program(c) for c in codes]
-    results = get_language(lang).run(programs, limits, workers=workers)
+    results = sandbox.run(get_language(lang), programs, limits, workers=workers)
     assert len(results) == len(programs)
     assert all(isinstance(r, Execution) for r in results)
     return results
@@ -104,7 +105,7 @@ def drop_worn_workers(lang: str, kind: str) -> None:
     stays fragile (see test_lisp_program_after_heap_exhaustion_works), and that must not make
     unrelated tests flaky."""
     if kind == "memory":
-        get_language(lang).close()
+        sandbox.close(get_language(lang))
 
 
 def assert_ordinary(result: Execution) -> None:
@@ -247,7 +248,7 @@ def test_global_state_does_not_leak_into_the_next_program(lang: str) -> None:
         assert second.status is status, second
         assert second.answer == answer
     finally:
-        get_language(lang).close()  # never hand a poisoned worker to the next test
+        sandbox.close(get_language(lang))  # never hand a poisoned worker to the next test
 
 
 # -- Lisp: SBCL death --------------------------------------------------------------------------
@@ -270,12 +271,12 @@ def test_prolog_halt_is_refused_and_costs_no_worker() -> None:
     """halt/0,1 are redefined in each program's own module (an inherited redefinition would lose
     to the system predicate): a program calling them fails, and the worker lives on."""
     warm("prolog", workers=1)
-    before = get_language("prolog")._pool.pids()
+    before = sandbox.running(get_language("prolog")).pids()
     results = run("prolog", ["solve(X) :- X = 1, halt.", "solve(X) :- X = 1, halt(3).", ORDINARY["prolog"]],
                   workers=1)
     assert [r.status for r in results] == [Status.RUNTIME_ERROR, Status.RUNTIME_ERROR, Status.OK], results
     assert all("halt" in r.error for r in results[:2])
-    assert get_language("prolog")._pool.pids() == before
+    assert sandbox.running(get_language("prolog")).pids() == before
 
 
 def test_identical_programs_in_a_batch_run_once() -> None:
@@ -365,12 +366,12 @@ def test_a_query_that_is_not_one_expression_is_a_syntax_error(lang: str) -> None
 def test_no_program_starts_nothing(lang: str) -> None:
     language = type(get_language(lang))()  # a fresh instance: no pool yet
     programs = [Program(""), Program("  \n\t"), Program("", error="no code block in the response")]
-    results = language.run(programs, FAST, workers=WORKERS)
+    results = sandbox.run(language, programs, FAST, workers=WORKERS)
     assert [r.status for r in results] == [Status.NO_PROGRAM] * 3
     assert results[2].error == "no code block in the response"
     assert all(r.answer is None and r.seconds == 0.0 for r in results)
-    assert language._pool is None  # no worker pool was ever built
-    language.close()
+    assert sandbox.running(language) is None  # no worker pool was ever built
+    sandbox.close(language)
 
 
 # -- batches --------------------------------------------------------------------------------------
@@ -422,7 +423,7 @@ def test_an_answer_too_long_to_write_is_a_runtime_error(lang: str) -> None:
     """A 100,000-digit answer is refused in the worker (Hy's int-to-text limit crashed it before),
     and the worker goes on to the next program."""
     language = get_language(lang)
-    huge, fine = language.run([Program(HUGE_ANSWER[lang], language.default_query),
+    huge, fine = sandbox.run(language, [Program(HUGE_ANSWER[lang], language.default_query),
                                Program(HUGE_ANSWER[lang].replace("99999", "2"), language.default_query)],
                               Limits())
     assert huge.status is Status.RUNTIME_ERROR and "more than" in huge.error, huge

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl import isolation
+import lowres_rl.sandbox.isolation as isolation
 from lowres_rl.languages import Execution, Limits, Status, get_language
 
 from conftest import one_worker

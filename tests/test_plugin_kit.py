@@ -1,4 +1,4 @@
-"""The conformance kit (lowres_rl.testing, python -m lowres_rl.check) and the plugin path end to end:
+"""The conformance kit (lowres_rl.testing.kit, python -m lowres_rl.check) and the plugin path end to end:
 the kit passes on every language we ship (and the example Scheme plugin), fails on deliberately
 broken languages naming the broken check, and a plugin that cannot be imported is reported by name
 without stopping the others.
@@ -18,7 +18,8 @@ import pytest
 
 from lowres_rl import languages
 from lowres_rl.languages import Limits, PluginError, Program, Status, available_languages, get_language
-from lowres_rl.testing import BUILTIN_SAMPLES, CHECKS, SamplesError, check_language, find_samples
+from lowres_rl.testing.kit import BUILTIN_SAMPLES, CHECKS, SamplesError, check_language, find_samples
+from lowres_rl import sandbox
 
 FAST = Limits(timeout=1.0)
 TESTS = Path(__file__).resolve().parent
@@ -111,7 +112,7 @@ def test_broken_plugin_is_reported_with_its_cause_and_the_builtins_still_work(br
     assert "ModuleNotFoundError" in message and "lowres_rl_dependency_that_is_not_installed" in message
     for lang, code in [("prolog", "solve(X) :- X is 6*7."), ("lisp", "(defun solve () (* 6 7))"),
                        ("hy", "(defn solve [] (* 6 7))")]:
-        [result] = get_language(lang).run([Program(code)], FAST, workers=1)
+        [result] = sandbox.run(get_language(lang), [Program(code)], FAST, workers=1)
         assert (result.status, result.answer) == (Status.OK, "42"), (lang, result)
 
 
@@ -150,7 +151,7 @@ def test_scheme_programs_are_isolated_even_from_set_on_builtins() -> None:
     """Guile lets a program `set!` a builtin; each program runs in its own forked child, so the
     next one still has the real one. Exits, including the raw primitive, end only that child."""
     scheme = get_language("scheme")
-    results = scheme.run([
+    results = sandbox.run(scheme, [
         Program("(set! length (lambda (xs) 99)) (define (solve) (length '(1 2)))"),
         Program("(define (solve) (length '(1 2)))"),
         Program("(define (solve) ((@ (guile) primitive-_exit) 3))"),

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from shared_paths import shared_path
 
-from lowres_rl import budget, checks, train
-from lowres_rl.tiny import build_tiny
+import lowres_rl.training.budget as budget
+import lowres_rl.training.checks as checks
+import lowres_rl.training.main as train
+from lowres_rl.offline.tiny import build_tiny
 
 GSM8K_TRAIN = shared_path("data", "gsm8k", "train.jsonl") or Path("shared/data/gsm8k/train.jsonl")
 
@@ -55,13 +57,13 @@ def test_max_prompt_length_says_how_many_rows_it_drops(tiny_model, caplog) -> No
     short, long = [{"role": "user", "content": "2 + 2?"}], [{"role": "user", "content": "2 + 2? " * 200}]
     dataset = Dataset.from_dict({"prompt": [short, long, short, long], "language": ["prolog", "prolog", "hy", "hy"]})
     cap = budget.prompt_lengths(dataset, tokenizer)[0]  # the short prompt's length: the long ones go
-    with caplog.at_level(logging.INFO, logger="lowres_rl.budget"):
+    with caplog.at_level(logging.INFO, logger="lowres_rl.training.budget"):
         fit = budget.fit_prompts(dataset, tokenizer, cap)
     assert len(fit.dataset) == 2 and fit.dropped == {"prolog": 1, "hy": 1}
     assert "drops 2 of 4 rows (prolog 1, hy 1); 2 remain" in caplog.text
     with pytest.raises(budget.PromptBudgetError, match="every prompt is longer than --max_prompt_length 1 "):
         budget.fit_prompts(dataset, tokenizer, 1)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="lowres_rl.budget"):
+    with caplog.at_level(logging.INFO, logger="lowres_rl.training.budget"):
         assert len(budget.fit_prompts(dataset, tokenizer, None).dataset) == 4
     assert "prompt tokens min/median/max: prolog " in caplog.text

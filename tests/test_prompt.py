@@ -1,4 +1,4 @@
-"""Tests for lowres_rl.prompt: the prompt files parse, messages have the right shape, every worked
+"""Tests for lowres_rl.data.prompt: the prompt files parse, messages have the right shape, every worked
 example runs in the real interpreter and gives the hand-computed answer, and no GSM8K question
 leaked into a prompt."""
 from __future__ import annotations
@@ -9,12 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
+from shared_paths import SHARED
 
 from lowres_rl.languages import Program, get_language
-from lowres_rl.prompt import (
+from lowres_rl.data.prompt import (
     STYLES, VARIANTS, Example, build_messages, load_prompt, render_response, shown_query, system_prompt,
 )
-from lowres_rl.resources import resource
+from lowres_rl.languages.resources import resource
+from lowres_rl import sandbox
+from lowres_rl.grading.response import extract_program
 
 LANGUAGES = ("prolog", "lisp", "hy")
 TITLES = {"prolog": "Prolog", "lisp": "Common Lisp", "hy": "Hy"}
@@ -26,7 +29,7 @@ EXPECTED = {
 }
 PAPER = re.compile(r"^<reasoning>\n[\s\S]+\n</reasoning>\n<code>\n[\s\S]+\n</code>\n<query>\n.+\n</query>$")
 ANSWER = re.compile(r"^<reasoning>\n[\s\S]+\n</reasoning>\n<answer>\n[\s\S]+\n</answer>$")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = SHARED
 QUESTION = "What is 2 + 3?"
 
 
@@ -104,7 +107,7 @@ def test_compact_style_asks_for_the_same_format_in_a_few_lines(name: str, varian
 def test_a_language_without_a_compact_hint_gets_the_format_alone() -> None:
     import copy
 
-    from lowres_rl.prompt import _load_compact
+    from lowres_rl.data.prompt import _load_compact
 
     _, hints = _load_compact(resource("prompts", "compact.md"))
     assert set(hints) == set(LANGUAGES)
@@ -135,13 +138,13 @@ def test_rendered_responses(name: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_rendered_responses_parse_back(name: str, variant: str) -> None:
     """The few-shot turns are strict responses of their variant and parse back to their program."""
-    from lowres_rl.response import is_strict
+    from lowres_rl.grading.response import is_strict
 
     language = get_language(name)
     for ex in spec(name).examples:
         text = render_response(ex, variant)
         assert is_strict(text, variant)
-        program = language.parse(text)
+        program = extract_program(text, language)
         assert program.code.strip() == ex.code.strip()
         assert language.normalize_query(program.query or language.default_query) == language.default_query
 
@@ -166,7 +169,7 @@ def test_bad_shots(bad: int) -> None:
 def test_examples_run_and_are_correct(name: str) -> None:
     language = get_language(name)
     examples = spec(name).examples
-    results = language.run([Program(code=ex.code, query=ex.query) for ex in examples])
+    results = sandbox.run(language, [Program(code=ex.code, query=ex.query) for ex in examples])
     for i, (ex, result, expected) in enumerate(zip(examples, results, EXPECTED[name], strict=True)):
         assert result.status == "ok", f"{name} example {i + 1}: {result.status} {result.error}"
         assert math.isclose(float(result.answer), expected, rel_tol=1e-9), \
@@ -177,7 +180,7 @@ def test_examples_run_and_are_correct(name: str) -> None:
 def test_examples_run_in_answer_variant(name: str) -> None:
     """The answer variant has no query block: the default query must give the same answers."""
     language = get_language(name)
-    results = language.run([Program(code=ex.code) for ex in spec(name).examples])
+    results = sandbox.run(language, [Program(code=ex.code) for ex in spec(name).examples])
     assert [float(r.answer) for r in results] == pytest.approx(EXPECTED[name])
 
 

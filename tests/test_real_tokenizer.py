@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from shared_paths import shared_path
 
-from lowres_rl.prompt import STYLES, VARIANTS, build_messages, prompt_token_ids
+from lowres_rl.data.prompt import STYLES, VARIANTS, build_messages, prompt_token_ids
 
 QWEN = next((Path(p) for p in [os.environ.get("LOWRES_QWEN_TOKENIZER")] if p and Path(p).is_dir()),
             shared_path("models", "qwen2.5-tokenizer"))
@@ -89,7 +89,7 @@ def test_prompt_lengths_of_every_style_and_shot_count(tokenizer, questions, lang
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
 def test_every_recipe_keeps_all_but_one_percent_of_its_rows(tokenizer, questions, recipe: Path) -> None:
-    from lowres_rl.train import make_parser
+    from lowres_rl.training.main import make_parser
 
     script, _, _ = make_parser().parse_args_and_config(["--config", str(recipe), "--bf16", "false",
                                                         "--use_vllm", "false"])
@@ -106,7 +106,7 @@ def generator(tokenizer):
     """The HF backend on a random two-layer model with Qwen's vocabulary (no weights needed)."""
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from lowres_rl.generation import HFGenerator
+    from lowres_rl.evaluation.generation import HFGenerator
 
     model = Qwen2ForCausalLM(Qwen2Config(vocab_size=151936, hidden_size=16, intermediate_size=32,
                                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
@@ -139,7 +139,7 @@ def test_completion_stops_at_a_generated_endoftext(tokenizer, generator) -> None
 def test_completions_with_a_literal_endoftext_are_counted_and_graded(tmp_path: Path) -> None:
     """125 of the paper's 520 completions hold the text <|endoftext|>: the tokenizer reads it as one
     special token (not seven pieces of text), and the grader scores the program before it."""
-    from lowres_rl import evaluate
+    import lowres_rl.evaluation.main as evaluate
 
     rows = [json.loads(line) for line in PAPER_COMPLETIONS.read_text().splitlines()]
     chosen = [r for r in rows if "<|endoftext|>" in r["completion"]][:4]

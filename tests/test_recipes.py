@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl.train import make_parser
+from lowres_rl.training.main import make_parser
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "examples" / "recipes").glob("*.yaml"))
 CPU = ["--bf16", "false", "--use_vllm", "false"]  # GPU recipes, parsed on a CPU machine

@@ -1,4 +1,4 @@
-"""Unit tests for lowres_rl.response: the strict grammar, the lenient reading (blocks, contents,
+"""Unit tests for lowres_rl.grading.response: the strict grammar, the lenient reading (blocks, contents,
 fences, stray tags, text outside blocks) and program extraction with its fenced-block fallback."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowres_rl.languages import get_language
-from lowres_rl.response import Structure, analyse, extract_program, is_strict, unfence
+from lowres_rl.grading.response import Structure, analyse, extract_program, is_strict, unfence
 
 WELL_FORMED = ("<reasoning>\n6 boxes of 7.\n</reasoning>\n<code>\nsolve(X) :- X is 6 * 7.\n</code>\n"
                "<query>\nsolve(X).\n</query>\n")
@@ -197,7 +197,7 @@ def test_extract_nothing():
 
 
 def test_language_parse_uses_extract_program():
-    assert PROLOG.parse(WELL_FORMED) == extract_program(WELL_FORMED, PROLOG)
+    assert extract_program(WELL_FORMED, PROLOG) == extract_program(WELL_FORMED, PROLOG)
 
 
 # -- the grader's reading of strictness agrees with the grammar --------------------------------

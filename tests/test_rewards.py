@@ -1,4 +1,4 @@
-"""Tests for the grader (lowres_rl.rewards) under the `default` and `paper` presets, with the real
+"""Tests for the grader (lowres_rl.grading.rewards) under the `default` and `paper` presets, with the real
 interpreters in their sandbox workers: a table of completions with exact expected components, the
 hard-coding rule, one grading per TRL batch, random text, and the paper's 520 real completions.
 
@@ -14,19 +14,20 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from shared_paths import SHARED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lowres_rl.answers import answers_match
+from lowres_rl.grading.answers import answers_match
 from lowres_rl.languages import Limits, Status
-from lowres_rl.presets import PRESETS
-from lowres_rl.response import is_strict
-from lowres_rl.rewards import Grade, Grader, summary
+from lowres_rl.grading.presets import PRESETS
+from lowres_rl.grading.response import is_strict
+from lowres_rl.grading.rewards import Grade, Grader, summary
 
 LANGUAGES = ("prolog", "lisp", "hy")
 LIMITS = Limits(timeout=1.0)  # the table's loops stop at 1 s; everything else takes milliseconds
 STATUSES = {s.value for s in Status}
-PAPER_COMPLETIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "paper-completions" / "completions.jsonl"
+PAPER_COMPLETIONS = SHARED / "data" / "paper-completions" / "completions.jsonl"
 
 # Questions and their numbers: the hard-coding rule compares the answer with them.
 Q42 = "Tom packs 6 boxes with 7 apples in each box. How many apples does he pack?"
@@ -549,7 +550,7 @@ def test_paper_completions_agree_with_the_papers_grader(paper_completions, paper
 
 
 def test_strict_format_flag_is_the_grammars_on_real_completions(paper_completions, paper_completion_grades) -> None:
-    from lowres_rl.response import is_strict
+    from lowres_rl.grading.response import is_strict
 
     expected = [is_strict(r["completion"]) for r in paper_completions]
     assert [g.strict_format for g in paper_completion_grades["default"]] == expected

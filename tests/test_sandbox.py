@@ -1,4 +1,4 @@
-"""Tests for lowres_rl.sandbox.Pool: workers killed from outside, clean shutdown, recycling, and the
+"""Tests for lowres_rl.sandbox.pool.Pool: workers killed from outside, clean shutdown, recycling, and the
 scrubbed worker environment. Real workers and interpreters throughout."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lowres_rl.languages import Limits, Status, get_language
-from lowres_rl.sandbox import Pool
+from lowres_rl.sandbox.pool import Pool
 
 LANGUAGES = ("prolog", "lisp", "hy")
 QUERY = {"prolog": "solve(X)", "lisp": "(solve)", "hy": "(solve)"}
@@ -221,7 +221,7 @@ def test_workers_outlive_the_thread_that_started_them(make_pool) -> None:
     assert pool.pids() == pids
 
 
-# -- jobs queued in a worker's pipe (lowres_rl.sandbox.QUEUED) -----------------------------------
+# -- jobs queued in a worker's pipe (lowres_rl.sandbox.pool.QUEUED) -----------------------------------
 
 def test_a_job_queued_behind_a_killed_one_is_run_with_its_own_clock(make_pool) -> None:
     """A worker holds the next job while it runs one. A program that loops inside a builtin in the
@@ -238,7 +238,7 @@ def test_a_job_queued_behind_a_killed_one_is_run_with_its_own_clock(make_pool) -
 def test_a_job_queued_in_a_retiring_worker_is_run(make_pool) -> None:
     """A worker retires after a program that leaves a process running (seen inside a PID
     namespace); the job it had queued is run by its successor."""
-    from lowres_rl import isolation
+    import lowres_rl.sandbox.isolation as isolation
 
     if isolation.level() == "none":
         pytest.skip("leftover processes are only seen inside a PID namespace")

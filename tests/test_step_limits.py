@@ -17,6 +17,7 @@ import pytest
 
 from lowres_rl.languages import Limits, Program, Status, get_language
 from lowres_rl.languages.confined import is_confined
+from lowres_rl import sandbox
 
 LIMITS = Limits(timeout=5.0)  # long: these runaways must stop on their step budget, well before
 STEP_LIMIT = "step limit exceeded"
@@ -60,7 +61,7 @@ LISP_FORMS = [
 
 
 def run(lang: str, codes: list[str], limits: Limits = LIMITS, workers: int = 1) -> list:
-    return get_language(lang).run([Program(code) for code in codes], limits, workers=workers)
+    return sandbox.run(get_language(lang), [Program(code) for code in codes], limits, workers=workers)
 
 
 @pytest.mark.parametrize(("lang", "name"), RUNAWAY_CASES)

@@ -1,4 +1,4 @@
-"""Tests for lowres_rl.synthetic: determinism, coverage, row shape, and that every
+"""Tests for lowres_rl.offline.synthetic: determinism, coverage, row shape, and that every
 reference solution, run by the real interpreter, prints the gold answer."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl.synthetic import TEMPLATES, Problem, generate, to_row, write_jsonl
+from lowres_rl.offline.synthetic import TEMPLATES, Problem, generate, to_row, write_jsonl
+from lowres_rl import sandbox
 
 BATCH = generate(3 * len(TEMPLATES), seed=123)
 WORD_NUMBERS = {"twice": "2", "three times": "3", "four times": "4"}
@@ -116,12 +117,12 @@ def test_slipped_programs_run_to_their_wrong_answer(lang: str) -> None:
     language = get_language(lang)
     if language.missing():
         pytest.skip(f"{lang} is not installed here")
-    results = language.run([Program(p.mistakes[lang]) for p in BATCH], Limits(timeout=5.0), workers=2)
+    results = sandbox.run(language, [Program(p.mistakes[lang]) for p in BATCH], Limits(timeout=5.0), workers=2)
     assert [(r.status.value, r.answer) for r in results] == [("ok", p.mistake_answer) for p in BATCH]
 
 
 def test_warm_up_pairs_mix_in_slipped_programs_at_the_rate_asked() -> None:
-    from lowres_rl.warmup import synthetic_pairs
+    from lowres_rl.offline.warmup import synthetic_pairs
 
     problems = generate(200, seed=4)
     clean = synthetic_pairs(problems, ["prolog"])

@@ -9,9 +9,9 @@ import pytest
 from safetensors.torch import load_file
 from shared_paths import shared_path
 
-from lowres_rl import train
+import lowres_rl.training.main as train
 from lowres_rl.languages import Status, available_languages
-from lowres_rl.tiny import build_tiny
+from lowres_rl.offline.tiny import build_tiny
 
 GSM8K_TRAIN = shared_path("data", "gsm8k", "train.jsonl") or Path("shared/data/gsm8k/train.jsonl")
 STATUSES = {s.value for s in Status}

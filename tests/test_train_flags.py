@@ -9,8 +9,8 @@ import pytest
 from safetensors.torch import load_file
 from shared_paths import shared_path
 
-from lowres_rl import train
-from lowres_rl.tiny import build_tiny
+import lowres_rl.training.main as train
+from lowres_rl.offline.tiny import build_tiny
 
 GSM8K_TRAIN = shared_path("data", "gsm8k", "train.jsonl") or Path("shared/data/gsm8k/train.jsonl")
 
@@ -86,7 +86,7 @@ def test_dtype_reaches_the_model(tiny_model: Path, tmp_path: Path, monkeypatch) 
     """--dtype is passed to from_pretrained (TRL's default would be float32 everywhere)."""
     import torch
 
-    from lowres_rl import checks
+    import lowres_rl.training.checks as checks
 
     loaded = []
     real = checks.load_model

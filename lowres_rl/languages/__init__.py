@@ -4,7 +4,7 @@ path).
 
     from lowres_rl.languages import get_language, available_languages
     available_languages()          # ['hy', 'lisp', 'prolog', ...]
-    get_language("prolog").run([...])
+    get_language("prolog")         # a Language: run programs with lowres_rl.sandbox.run
 
 A plugin that fails to import is reported by name with its cause when asked for, and never stops
 the other languages from loading.
@@ -14,9 +14,8 @@ from __future__ import annotations
 import functools
 from importlib.metadata import EntryPoint, entry_points
 
-from lowres_rl.languages.base import (
-    Execution, Interpreter, Language, Limits, Program, Status, canonical_number,
-)
+from lowres_rl.languages.base import Language
+from lowres_rl.languages.contract import Execution, Interpreter, Limits, Program, Status, canonical_number
 
 GROUP = "lowres_rl.languages"
 

@@ -34,7 +34,8 @@ import types
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from lowres_rl.languages.base import Execution, Interpreter, Language, Limits, Status, canonical_number
+from lowres_rl.languages.base import Language
+from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status, canonical_number
 from lowres_rl.languages.confined import confined_namespace, is_confined
 
 MAX_CHILD_REPLY = 1 << 20  # bytes of a child's result a worker reads

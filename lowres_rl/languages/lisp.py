@@ -23,8 +23,9 @@ import signal
 import subprocess
 import time
 
-from lowres_rl.languages.base import Execution, Interpreter, Language, Limits, Status
-from lowres_rl.resources import resource
+from lowres_rl.languages.base import Language
+from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
+from lowres_rl.languages.resources import resource
 
 SOFT_MARGIN = 0.25  # seconds SBCL gets past its own timeout before it is killed
 WARNING_SEPARATOR = "\x1f"  # the harness joins warnings (which may span lines) with this

@@ -13,8 +13,9 @@ import re
 import shutil
 from ctypes import POINTER, byref, c_char_p, c_size_t, c_uint, c_int, string_at
 
-from lowres_rl.languages.base import Execution, Interpreter, Language, Limits, Status
-from lowres_rl.resources import resource
+from lowres_rl.languages.base import Language
+from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
+from lowres_rl.languages.resources import resource
 
 _QUERY_PREFIX = re.compile(r"^\s*\?-\s*")
 _TEMP_MODULE = re.compile(r"'tmp-\d+-\d+':")  # the per-program module's name, noise to a reader

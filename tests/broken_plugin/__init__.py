@@ -14,8 +14,8 @@ from pathlib import Path
 
 from lowres_rl.languages import Execution, Interpreter, Language, Limits, Status
 from lowres_rl.languages.hy import Hy, HyInterpreter
-from lowres_rl.resources import resource
-from lowres_rl.testing import BUILTIN_SAMPLES
+from lowres_rl.languages.resources import resource
+from lowres_rl.testing.kit import BUILTIN_SAMPLES
 
 SAMPLES = BUILTIN_SAMPLES["hy"]  # AlwaysOk pretends to be Hy
 

@@ -13,7 +13,7 @@ next one and `(exit)` ends only that child. The child is killed at the time limi
 stack are capped inside Guile. If the server itself dies or stops answering, it is killed and
 restarted for the next program (about 30 ms).
 
-Not protected against here (the OS layer's job, see lowres_rl.isolation): processes a program
+Not protected against here (the OS layer's job, see lowres_rl.sandbox.isolation): processes a program
 starts itself (`system`, `primitive-fork`) outlive it until the worker goes, within RLIMIT_CPU.
 """
 from __future__ import annotations

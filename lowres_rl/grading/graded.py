@@ -1,0 +1,27 @@
+"""What grading knows about one completion: the input every reward component scores.
+
+Its own module so that the components (lowres_rl.grading.presets) and the grader
+(lowres_rl.grading.rewards) both import it, and neither the other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lowres_rl.grading.response import Structure
+from lowres_rl.languages.contract import Execution, Program
+
+
+@dataclass
+class Graded:
+    """Everything known about one completion, the input of every reward component."""
+
+    text: str
+    gold: str
+    language: str
+    variant: str
+    structure: Structure
+    program: Program
+    execution: Execution
+    correct: bool = False
+    hardcoded: bool = False
+    strict: bool = False

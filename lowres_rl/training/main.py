@@ -1,0 +1,212 @@
+"""GRPO training: `python -m lowres_rl.train --lang prolog`.
+
+    python -m lowres_rl.train --lang prolog                                   # paper setting, 1.5B
+    python -m lowres_rl.train --config examples/recipes/paper-1.5b.yaml
+    python -m lowres_rl.train --lang prolog,lisp,hy --model_name_or_path outputs/tiny \\
+        --dataset ../shared/data/gsm8k/train.jsonl --max_steps 3 --output_dir outputs/smoke
+    accelerate launch --config_file examples/accelerate/multi_gpu.yaml -m lowres_rl.train ...
+
+Every GRPOConfig field (TRL) and ModelConfig field (model, LoRA, quantisation) is a flag, next to
+ours (TrainScriptArguments); `--config recipe.yaml` sets any of them from YAML. Bad input is
+refused before a model is loaded. The output directory gets checkpoints, the final LoRA adapter,
+`lowres_config.yaml` (every setting of the run) and `completions.jsonl` (every completion, graded;
+under torchrun/accelerate each rank grades its own share and rank N > 0 logs it to
+`completions-rankN.jsonl`; one rank writes the adapter and settings).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lowres_rl.training.checks as checks
+from lowres_rl.languages import Limits
+
+log = logging.getLogger("lowres_rl.training.main")
+
+DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
+# The paper's GRPO setting. warmup_steps below 1 is a ratio of max_steps (transformers 5 folded
+# warmup_ratio into it). The paper's "batch 1" was Unsloth's: one prompt, 8 completions per device.
+GRPO_DEFAULTS = dict(
+    output_dir="outputs/grpo", learning_rate=5e-6, adam_beta1=0.9, adam_beta2=0.99, weight_decay=0.1,
+    warmup_steps=0.1, lr_scheduler_type="cosine", max_grad_norm=0.1, per_device_train_batch_size=8,
+    gradient_accumulation_steps=4, num_generations=8, max_completion_length=1024, max_steps=1000,
+    save_steps=100, logging_steps=1, report_to="none",
+)
+MODEL_DEFAULTS = dict(model_name_or_path=DEFAULT_MODEL, use_peft=True, lora_r=8, lora_alpha=16,
+                      lora_dropout=0.05, lora_target_modules=["all-linear"])
+
+
+@dataclass
+class TrainScriptArguments:
+    """lowres-rl's own training settings (the rest are TRL's GRPOConfig and ModelConfig)."""
+
+    lang: str = field(default="prolog", metadata={"help": "Language(s) to train on, comma-separated "
+                      "(e.g. 'prolog' or 'prolog,lisp,hy'); each question is asked once per language."})
+    dataset: str = field(default="openai/gsm8k", metadata={"help": "Hub dataset id, or a local "
+                         ".jsonl/.parquet/.csv file or directory holding <split>*.jsonl files."})
+    dataset_config: str | None = field(default="main", metadata={"help": "Hub dataset config name."})
+    dataset_split: str = field(default="train", metadata={"help": "Dataset split (or file prefix)."})
+    question_column: str = field(default="question", metadata={"help": "Column holding the question."})
+    answer_column: str = field(default="answer", metadata={"help": "Column holding the gold answer "
+                               "('... #### 18' or a bare number)."})
+    limit: int | None = field(default=None, metadata={"help": "Use only the first N rows."})
+    variant: str = field(default="paper", metadata={"help": "Prompt/response format: 'paper' "
+                         "(<reasoning><code><query>) or 'answer' (<reasoning><answer>, solve entry)."})
+    shots: int = field(default=0, metadata={"help": "Worked examples in the prompt: 0 to 5."})
+    bare_prompt: bool = field(default=False, metadata={"help": "Ask the question alone, without the "
+                              "system prompt (only for tiny offline models warm-started that way, e.g. "
+                              "`python -m lowres_rl.offline.tiny DIR --warm-start-steps 300`; real models need the prompt)."})
+    prompt_style: str = field(default="full", metadata={"choices": ["full", "compact"], "help": "System prompt: "
+                              "'full' (format rules, the language's conventions; GSM8K prompts of 515-998 tokens "
+                              "with Qwen's tokenizer) or 'compact' (the paper's budget: about 100 tokens of system "
+                              "prompt, so 99.5%% of GSM8K prompts fit 256 tokens at 0 shots). Same response format."})
+    max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
+                                          "is longer than this many tokens; how many (per language) is logged "
+                                          "at start-up. The paper used 256 (see --prompt_style compact). "
+                                          "Default: keep all."})
+    dry_run: bool = field(default=False, metadata={"help": "Preflight: check languages, interpreters, "
+                          "isolation, dataset, tokenizer, prompt lengths, LoRA, dtype and vLLM, print the "
+                          "tokens a step will cost, and exit without loading model weights."})
+    reward_preset: str = field(default="default", metadata={"help": "Reward components and weights: "
+                               "'default' (ours) or 'paper'. GRPOConfig's --reward_weights overrides the weights."})
+    timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
+    memory_mb: int = field(default=Limits.memory_mb, metadata={"help": "Interpreter heap per program, MB."})
+    steps: int = field(default=Limits.steps, metadata={"help": "Lisp and Hy work budget per program: loop "
+                       "iterations plus function calls; past it the program is a timeout, stopped without a kill."})
+    inferences: int = field(default=Limits.inferences, metadata={"help": "Prolog work budget per program: "
+                            "inferences; past it the program is a timeout, stopped without a kill."})
+    workers: int | None = field(default=None, metadata={"help": "Sandbox workers per language "
+                                "(default: the CPUs this process may use, shared among the node's ranks)."})
+
+    def __post_init__(self) -> None:
+        from lowres_rl.grading.presets import PRESETS
+        from lowres_rl.data.prompt import STYLES, VARIANTS
+
+        if self.variant not in VARIANTS:
+            raise ValueError(f"--variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.prompt_style not in STYLES:
+            raise ValueError(f"--prompt_style must be one of {STYLES}, got {self.prompt_style!r}")
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise ValueError(f"--max_prompt_length must be a positive number of tokens, got {self.max_prompt_length}")
+        if self.reward_preset not in PRESETS:
+            raise ValueError(f"--reward_preset must be one of {sorted(PRESETS)}, got {self.reward_preset!r}")
+        if not 0 <= self.shots <= 5:
+            raise ValueError(f"--shots must be between 0 and 5, got {self.shots}")
+        for name in ("timeout", "memory_mb", "steps", "inferences"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"--{name} must be positive, got {getattr(self, name)!r}")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(timeout=self.timeout, memory_mb=self.memory_mb, steps=self.steps, inferences=self.inferences)
+
+    @property
+    def languages(self) -> list[str]:
+        return [name.strip() for name in self.lang.split(",") if name.strip()]
+
+
+def make_parser():
+    """TRL's parser over (ours, GRPOConfig, ModelConfig), with the paper's defaults."""
+    from trl import GRPOConfig, ModelConfig, TrlParser
+
+    parser = TrlParser((TrainScriptArguments, GRPOConfig, ModelConfig), prog="python -m lowres_rl.train",
+                       description=__doc__.split("\n")[0])
+    bf16 = _bf16_available()
+    # use_cpu too: without it, accelerate on a GPU-less machine sets up no data-parallel run under
+    # torchrun (see checks.distributed); TRL's own bf16 default would have forced it there.
+    parser.set_defaults(**GRPO_DEFAULTS, **MODEL_DEFAULTS, bf16=bf16, dtype="bfloat16" if bf16 else "float32",
+                        use_cpu=not checks.accelerator_available())
+    for action in parser._actions:  # TRL's help says float32, which is not our default
+        if action.dest == "dtype":
+            action.help = ("dtype of the model weights: bfloat16 where the GPU supports it, else float32 "
+                           "(TRL's own default is float32 everywhere, which trains a 1.5B model with fp32 weights)")
+    return parser
+
+
+def default_model_args():
+    """The ModelConfig of a run that sets no model flag (to tell a flag given from a default)."""
+    from trl import ModelConfig
+
+    return ModelConfig(**MODEL_DEFAULTS)
+
+
+def _bf16_available() -> bool:
+    """TRL defaults to bf16, which a CPU-only machine refuses: default to it only where it works."""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    script_args, grpo_args, model_args = make_parser().parse_args_and_config(argv)
+    try:
+        if script_args.dry_run:
+            from lowres_rl.training.preflight import preflight
+
+            print(preflight(script_args, grpo_args, model_args, default_model_args()))
+            return 0
+        train(script_args, grpo_args, model_args)
+    except checks.SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
+    """Check everything, then train; returns the output directory."""
+    from trl import GRPOTrainer
+
+    from lowres_rl.training.completions import CompletionLog
+    from lowres_rl.training.preflight import training_dataset
+    from lowres_rl.grading.rewards import Grader
+
+    checks.distributed(grpo_args)
+    checks.languages(script_args.languages)
+    checks.generation(grpo_args, model_args)
+    peft_config = checks.peft_config(model_args, default_model_args())
+    tokenizer = checks.load_tokenizer(model_args)
+    dataset = training_dataset(script_args, tokenizer).dataset
+    output = Path(grpo_args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    completion_log = CompletionLog(output, rank=grpo_args.process_index)
+    grader = Grader(script_args.reward_preset, variant=script_args.variant,
+                    limits=script_args.limits,
+                    workers=script_args.workers, language=script_args.languages[0],
+                    on_batch=completion_log.record)
+    if grpo_args.reward_weights is None:
+        grpo_args.reward_weights = grader.weights
+    if grpo_args.should_save:  # one rank writes the shared artefacts (save_model below does too)
+        _save_settings(output, script_args, grpo_args, model_args)
+    model = checks.load_model(model_args)
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=grader.reward_functions(),
+                          args=grpo_args, train_dataset=dataset, peft_config=peft_config)
+    trainer.train(resume_from_checkpoint=_resume(grpo_args.resume_from_checkpoint))
+    trainer.save_model(str(output))
+    completion_log.close()
+    if grpo_args.should_save:
+        log.info("done: adapter and lowres_config.yaml written to %s", output)
+    log.info("rank %d: completions in %s", grpo_args.process_index, completion_log.path)
+    return output
+
+
+def _resume(value: str | None) -> str | bool | None:
+    """`--resume_from_checkpoint true` resumes from the newest checkpoint in output_dir."""
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    return True if str(value).lower() in ("true", "last", "latest") else value
+
+
+def _save_settings(output: Path, script_args, grpo_args, model_args) -> None:
+    """Every setting of this run, as YAML that `--config` can read back."""
+    import yaml
+
+    settings = {**asdict(script_args), **grpo_args.to_dict(), **asdict(model_args)}
+    plain = {k: v for k, v in settings.items() if isinstance(v, (str, int, float, bool, list, type(None)))}
+    (output / "lowres_config.yaml").write_text(yaml.safe_dump(plain, sort_keys=True), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
