@@ -3,8 +3,8 @@
     python benchmarks/parse_time.py
 
 Every step the grader applies to a completion's text, each timed on each shape: the lenient
-reading (response.analyse), program extraction (Language.parse), the strict grammar
-(response.is_strict), the paper preset's format checks, the literal reader of each language, and
+reading (response.analyse), program extraction (formats.extract_program), the strict grammar
+(formats.is_strict), the paper preset's format checks, the literal reader of each language, and
 the question-number reader (a question of the same shape). Parsing is linear: a regular expression
 that backtracks (64k spaces after an unclosed fence took seconds before) shows up here first.
 """
@@ -22,7 +22,8 @@ from lowres_rl.grading.hardcoding import question_numbers  # noqa: E402
 from lowres_rl.languages import get_language  # noqa: E402
 from lowres_rl.grading.literals import literals  # noqa: E402
 from lowres_rl.grading.presets import paper_soft_format, paper_strict_format, paper_xmlcount  # noqa: E402
-from lowres_rl.grading.response import analyse, is_strict  # noqa: E402
+from lowres_rl.grading.formats import extract_program, is_strict  # noqa: E402
+from lowres_rl.grading.response import analyse  # noqa: E402
 
 SIZE = 1 << 20
 
@@ -62,7 +63,7 @@ def steps() -> dict[str, Callable[[str], object]]:
     prolog = get_language("prolog")
     paper = lambda text: [f(SimpleNamespace(text=text)) for f in (paper_xmlcount, paper_strict_format, paper_soft_format)]
     return {
-        "analyse": analyse, "parse": prolog.parse, "is_strict": is_strict, "paper formats": paper,
+        "analyse": analyse, "parse": lambda t: extract_program(t, prolog), "is_strict": is_strict, "paper formats": paper,
         "literals prolog": lambda t: literals(t, "prolog"), "literals lisp": lambda t: literals(t, "lisp"),
         "literals hy": lambda t: literals(t, "hy"), "literals other": lambda t: literals(t, "scheme"),
         "question numbers": question_numbers,

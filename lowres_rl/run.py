@@ -18,7 +18,7 @@ from lowres_rl.languages import (
     PluginError, Program, UnknownLanguageError, available_languages, get_language,
 )
 import lowres_rl.sandbox as sandbox
-from lowres_rl.grading.response import extract_program
+from lowres_rl.grading.formats import extract_program
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from lowres_rl.grading.literals import literals
 from lowres_rl.grading.presets import paper_soft_format, paper_strict_format, paper_xmlcount
 from lowres_rl.grading.response import analyse
 from lowres_rl.grading.rewards import Grader
-from lowres_rl.grading.response import extract_program
+from lowres_rl.grading.formats import extract_program
 
 _SPEC = importlib.util.spec_from_file_location(
     "benchmarks_parse_time", Path(__file__).resolve().parents[1] / "benchmarks" / "parse_time.py")

@@ -17,7 +17,7 @@ from lowres_rl.data.prompt import (
 )
 from lowres_rl.languages.resources import resource
 from lowres_rl import sandbox
-from lowres_rl.grading.response import extract_program
+from lowres_rl.grading.formats import extract_program
 
 LANGUAGES = ("prolog", "lisp", "hy")
 TITLES = {"prolog": "Prolog", "lisp": "Common Lisp", "hy": "Hy"}
@@ -107,9 +107,9 @@ def test_compact_style_asks_for_the_same_format_in_a_few_lines(name: str, varian
 def test_a_language_without_a_compact_hint_gets_the_format_alone() -> None:
     import copy
 
-    from lowres_rl.data.prompt import _load_compact
+    from lowres_rl.data.prompt import _load_hints
 
-    _, hints = _load_compact(resource("prompts", "compact.md"))
+    hints = _load_hints(resource("prompts", "compact.md"))
     assert set(hints) == set(LANGUAGES)
     prolog = get_language("prolog")
     plugin = copy.copy(prolog)
@@ -138,13 +138,13 @@ def test_rendered_responses(name: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_rendered_responses_parse_back(name: str, variant: str) -> None:
     """The few-shot turns are strict responses of their variant and parse back to their program."""
-    from lowres_rl.grading.response import is_strict
+    from lowres_rl.grading.formats import is_strict
 
     language = get_language(name)
     for ex in spec(name).examples:
         text = render_response(ex, variant)
         assert is_strict(text, variant)
-        program = extract_program(text, language)
+        program = extract_program(text, language, variant)
         assert program.code.strip() == ex.code.strip()
         assert language.normalize_query(program.query or language.default_query) == language.default_query
 

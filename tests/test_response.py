@@ -1,5 +1,7 @@
-"""Unit tests for lowres_rl.grading.response: the strict grammar, the lenient reading (blocks, contents,
-fences, stray tags, text outside blocks) and program extraction with its fenced-block fallback."""
+"""Unit tests for the response formats (lowres_rl.grading.formats) and the lenient reading under them
+(lowres_rl.grading.response): the strict grammar, the lenient reading (blocks, contents, fences, stray
+tags, text outside blocks), program extraction with its fenced-block fallback, the registry, and
+what each format serves (score, instructions, rendered responses)."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowres_rl.languages import get_language
-from lowres_rl.grading.response import Structure, analyse, extract_program, is_strict, unfence
+from lowres_rl.grading.formats import ANSWER, FORMATS, PAPER, ResponseFormat, extract_program, get_format, is_strict
+from lowres_rl.grading.response import Structure, analyse, unfence
 
 WELL_FORMED = ("<reasoning>\n6 boxes of 7.\n</reasoning>\n<code>\nsolve(X) :- X is 6 * 7.\n</code>\n"
                "<query>\nsolve(X).\n</query>\n")
@@ -59,8 +62,8 @@ def test_analyse_well_formed():
     assert s.contents == {"reasoning": "6 boxes of 7.", "code": "solve(X) :- X is 6 * 7.", "query": "solve(X)."}
     assert s.fences == {}
     assert (s.stray_tags, s.leading, s.between, s.trailing) == (0, 0, 0, 0)
-    assert s.in_order("paper")
-    assert not s.in_order("answer")
+    assert PAPER.in_order(s)
+    assert not ANSWER.in_order(s)
 
 
 def test_analyse_counts_text_outside_blocks():
@@ -71,7 +74,7 @@ def test_analyse_counts_text_outside_blocks():
     assert s.trailing == 4         # "bye!"
     assert s.trailing_text == " bye!\n"
     assert s.stray_tags == 0
-    assert s.in_order()
+    assert PAPER.in_order(s)
 
 
 def test_analyse_text_without_blocks_is_leading():
@@ -92,18 +95,18 @@ def test_analyse_funcall_is_query_alias():
     s = analyse("<reasoning>r</reasoning><code>(defun solve () 1)</code><funcall>\n(solve)\n</funcall>")
     assert s.blocks == ["reasoning", "code", "query"]
     assert s.contents["query"] == "(solve)"
-    assert s.in_order()
+    assert PAPER.in_order(s)
 
 
 def test_analyse_out_of_order_and_duplicates():
     s = analyse("<code>a</code><reasoning>r</reasoning><query>q</query>")
     assert s.blocks == ["code", "reasoning", "query"]
-    assert not s.in_order()
+    assert not PAPER.in_order(s)
     s = analyse("<reasoning>r</reasoning><code>first</code><code>second</code><query>q</query>")
     assert s.blocks == ["reasoning", "code", "code", "query"]
     assert s.count("code") == 2
     assert s.contents["code"] == "first"  # the first occurrence's contents
-    assert not s.in_order()
+    assert not PAPER.in_order(s)
 
 
 @pytest.mark.parametrize("text, stray, blocks", [
@@ -211,10 +214,77 @@ TAG_SOUP = ["<reasoning>", "</reasoning>", "<code>", "</code>", "<query>", "</qu
        st.sampled_from(["paper", "answer"]))
 def test_structure_strictness_is_the_grammars(text: str, variant: str) -> None:
     """The grader reads strictness off the structure (no second parse); the grammar is the spec."""
-    assert analyse(text).is_strict(variant) == is_strict(text, variant)
+    assert get_format(variant).is_strict(analyse(text)) == is_strict(text, variant)
 
 
 def test_structure_strictness_on_well_formed_responses() -> None:
     for variant, text in (("paper", WELL_FORMED), ("answer", "<reasoning>r</reasoning>\n<answer>a</answer>\n"),
                           ("paper", "  \n" + WELL_FORMED + "\n\n")):
-        assert analyse(text).is_strict(variant) and is_strict(text, variant)
+        assert get_format(variant).is_strict(analyse(text)) and is_strict(text, variant)
+
+
+# -- the registry and what each format serves --------------------------------------------------
+
+def test_formats_are_registered_once_by_name() -> None:
+    assert FORMATS == {"paper": PAPER, "answer": ANSWER}
+    assert all(get_format(name).name == name for name in FORMATS)
+    assert (PAPER.program_block, ANSWER.program_block) == ("code", "answer")
+
+
+@pytest.mark.parametrize("bad", ["", "Paper", "json", None])
+def test_unknown_format_names_the_variant_and_the_known_ones(bad) -> None:
+    with pytest.raises(ValueError, match=r"unknown response format \(variant\) " + repr(bad) + "; expected one of: paper, answer"):
+        get_format(bad)
+    with pytest.raises(ValueError, match="paper, answer"):
+        extract_program(WELL_FORMED, PROLOG, variant="Paper")
+
+
+@pytest.mark.parametrize("fmt", FORMATS.values(), ids=list(FORMATS))
+def test_rendered_response_is_strict_and_reads_back(fmt: ResponseFormat) -> None:
+    text = fmt.render("6 boxes of 7.", "solve(X) :- X is 6 * 7.", "solve(X).")
+    structure = fmt.analyse(text)
+    assert fmt.parses(text) and fmt.is_strict(structure) and fmt.score(structure) == 1.0
+    program = fmt.program(structure, PROLOG)
+    assert program.code == "solve(X) :- X is 6 * 7."
+    assert program.query == ("solve(X)." if fmt is PAPER else None)  # the answer format has no query
+    other = ANSWER if fmt is PAPER else PAPER
+    assert not other.parses(text) and not other.is_strict(structure)
+
+
+def test_each_format_reads_its_own_program_block_first() -> None:
+    """A model that writes both blocks: each format runs the block it asked for."""
+    text = "<reasoning>r</reasoning><code>solve(1).</code><query>solve(X).</query><answer>solve(2).</answer>"
+    assert extract_program(text, PROLOG).code == "solve(1)."
+    assert (extract_program(text, PROLOG, "answer").code, extract_program(text, PROLOG, "answer").query) \
+        == ("solve(2).", None)
+    assert extract_program("<answer></answer>", PROLOG, "answer").error == \
+        "no <answer> block and no fenced code block in the response"
+
+
+@pytest.mark.parametrize("text, fences, paper, answer", [
+    (WELL_FORMED, (), 1.0, 0.5),  # answer: only its reasoning block, so not in order; but clean
+    ("<reasoning>r</reasoning>\n<answer>solve(1).</answer>", (), 0.4, 1.0),
+    ("<reasoning>r</reasoning><code>\n```prolog\nx.\n```\n</code><query>q</query>", ("prolog", "pl"), 1.0, 0.5),
+    ("<reasoning>r</reasoning><code>\n```python\nx.\n```\n</code><query>q</query>", ("prolog", "pl"), 0.8, 0.5),
+    ("<reasoning>r</reasoning><code>\n```prolog\nx.\n```\n</code><query>q</query>", (), 0.8, 0.5),  # no language
+    ("Sure! " + WELL_FORMED, (), 0.8, 0.3),
+    ("<reasoning>r</reasoning><code> </code><query>q</query>", (), 0.8, 0.5),   # an empty code block
+    ("nothing", (), 0.0, 0.0),
+])
+def test_format_score(text: str, fences: tuple[str, ...], paper: float, answer: float) -> None:
+    structure = analyse(text)
+    assert (PAPER.score(structure, fences), ANSWER.score(structure, fences)) == (paper, answer)
+
+
+@pytest.mark.parametrize("fmt", FORMATS.values(), ids=list(FORMATS))
+@pytest.mark.parametrize("style", ["full", "compact"])
+def test_instructions_show_the_formats_tags(fmt: ResponseFormat, style: str) -> None:
+    text = fmt.instructions(style)
+    assert all(f"<{b}>" in text and f"</{b}>" in text for b in fmt.blocks)
+    assert all(f"<{b}>" not in text for b in ("code", "query", "answer") if b not in fmt.blocks)
+    assert "{language}" in text and "{default_query}" in text
+
+
+def test_instructions_refuse_an_unknown_style() -> None:
+    with pytest.raises(ValueError, match="'tiny'; expected one of: full, compact"):
+        PAPER.instructions("tiny")

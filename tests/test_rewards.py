@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lowres_rl.grading.answers import answers_match
 from lowres_rl.languages import Limits, Status
 from lowres_rl.grading.presets import PRESETS
-from lowres_rl.grading.response import is_strict
+from lowres_rl.grading.formats import is_strict
 from lowres_rl.grading.rewards import Grade, Grader, summary
 
 LANGUAGES = ("prolog", "lisp", "hy")
@@ -448,6 +448,48 @@ def test_reward_functions_share_one_grading_per_batch():
     assert len(batches) == 3
 
 
+@pytest.mark.parametrize("preset", ["default", "paper"])
+def test_each_completion_is_analysed_once_per_grading(preset: str, monkeypatch) -> None:
+    """The grader scans a completion once: structure, program, strictness and every component
+    read that one structure (no second scan for the program). Every route to a scan is counted:
+    the formats' reading and the lenient reader itself."""
+    import lowres_rl.grading.formats as formats
+    import lowres_rl.grading.response as response_module
+
+    scanned: list[str] = []
+    original = response_module.analyse
+
+    def counting(text: str):
+        scanned.append(text)
+        return original(text)
+
+    monkeypatch.setattr(formats, "analyse", counting)
+    monkeypatch.setattr(response_module, "analyse", counting)
+    texts = [response(PL), f"Here it is:\n{fenced('prolog', PL)}\n", "no code at all"]
+    grader = Grader(preset, limits=LIMITS)
+    grades = grader.grade(texts, ["42"] * 3, "prolog", [Q42] * 3)
+    assert sorted(scanned) == sorted(texts)
+    assert [g.correct for g in grades] == [True, True, False]
+    scanned.clear()
+    functions = grader.reward_functions()  # TRL: one call per component, one grading per batch
+    kwargs = _trl_kwargs(texts, ["42"] * 3, ["prolog"] * 3, [Q42] * 3, step=1, logged=[])
+    assert [f(**kwargs) for f in functions] == [[g.scores[f.__name__] for g in grades] for f in functions]
+    assert sorted(scanned) == sorted(texts)
+
+
+def test_a_bad_variant_is_refused_when_the_grader_is_made() -> None:
+    with pytest.raises(ValueError, match="'Paper'; expected one of: paper, answer"):
+        Grader("default", variant="Paper")
+
+
+def test_answer_variant_is_graded_by_its_format() -> None:
+    text = f"<reasoning>\n{REASONING}\n</reasoning>\n<answer>\n{HY}\n</answer>\n"
+    [answer] = Grader("default", variant="answer", limits=LIMITS).grade([text], ["42"], "hy", [Q42])
+    [paper] = Grader("default", limits=LIMITS).grade([text], ["42"], "hy", [Q42])
+    assert (answer.strict_format, answer.scores["format"], answer.correct) == (True, 1.0, True)
+    assert (paper.strict_format, paper.scores["format"], paper.correct) == (False, 0.4, True)
+
+
 def test_reward_functions_without_language_column_use_the_graders_language():
     grader = Grader("default", limits=LIMITS, language="hy")
     functions = grader.reward_functions()
@@ -550,7 +592,7 @@ def test_paper_completions_agree_with_the_papers_grader(paper_completions, paper
 
 
 def test_strict_format_flag_is_the_grammars_on_real_completions(paper_completions, paper_completion_grades) -> None:
-    from lowres_rl.grading.response import is_strict
+    from lowres_rl.grading.formats import is_strict
 
     expected = [is_strict(r["completion"]) for r in paper_completions]
     assert [g.strict_format for g in paper_completion_grades["default"]] == expected

@@ -4,37 +4,37 @@
     messages = build_messages("A crate holds 24 jars ...", "prolog", variant="paper", shots=2)
     tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
-Two response formats (VARIANTS): "paper" (<reasoning>, <code>, <query>) and "answer" (<reasoning>,
-then <answer> holding the whole program, evaluated with the language's default query). The format
-instructions are prompts/formats.md, one `## <variant>` section each with the placeholders
-`{language}` and `{default_query}`. A language's conventions and worked examples are its prompt
+The response formats are lowres_rl.grading.formats.FORMATS ("paper": <reasoning>, <code>,
+<query>; "answer": <reasoning>, then <answer> holding the whole program, evaluated with the
+language's default query): each serves its instructions (ResponseFormat.instructions, with the
+placeholders `{language}` and `{default_query}` filled in here) and writes the few-shot turns
+(ResponseFormat.render). A language's conventions and worked examples are its prompt
 file (Language.prompt_file(); prompts/<name>.md for the built-ins): a `# <Display name>` title,
 `## conventions`, then one or more `## example` sections, each holding `### question`,
 `### reasoning`, `### code` and `### query` in that order. Lines inside ``` fences are never
 headings, and a part whose whole body is one fenced block is unwrapped (code may be fenced).
 
-Two prompt styles (STYLES): "full" (formats.md, then the language's conventions: rich, 500-800
-tokens with Qwen's tokenizer) and "compact" (prompts/compact.md: about 100 tokens, the paper's
-budget, with a one-line hint per language). Both ask for the same tags, and few-shot examples are
+Two prompt styles (STYLES): "full" (the format's instructions from prompts/formats.md, then the
+language's conventions: rich, 500-800 tokens with Qwen's tokenizer) and "compact" (its
+instructions from prompts/compact.md: about 100 tokens, the paper's budget, with the one-line hint
+per language under compact.md's `## hints`). Both ask for the same tags, and few-shot examples are
 the same in both.
 """
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from lowres_rl.grading.formats import FORMATS, INSTRUCTION_FILES, get_format
+from lowres_rl.grading.markdown import Section, split_sections
 from lowres_rl.languages import Language, get_language
 from lowres_rl.languages.resources import resource
 
-VARIANTS = ("paper", "answer")
-STYLES = ("full", "compact")
+VARIANTS = tuple(FORMATS)  # the names training/main.py checks --variant against
+STYLES = tuple(INSTRUCTION_FILES)
 PARTS = ("question", "reasoning", "code", "query")
-
-_HEADING = re.compile(r"^(#{1,3})[ \t]+(\S.*?)[ \t]*$")
-_FENCE = "```"
 
 
 @dataclass(frozen=True)
@@ -56,46 +56,13 @@ class PromptSpec:
     examples: tuple[Example, ...]
 
 
-class _Section(NamedTuple):
-    """A heading (level: its number of '#', 0 for the text before the first one) and its body."""
-
-    level: int
-    name: str
-    body: str
-    line: int
-
-
-def _unfence(text: str) -> str:
-    """Strip blank edges, and the fence lines if the whole text is one fenced block."""
-    text = text.strip()
-    lines = text.splitlines()
-    if len(lines) >= 2 and lines[0].startswith(_FENCE) and lines[-1].strip() == _FENCE \
-            and not any(line.lstrip().startswith(_FENCE) for line in lines[1:-1]):
-        return "\n".join(lines[1:-1]).strip("\n")
-    return text
-
-
-def _split(text: str) -> list[_Section]:
-    """Cut Markdown at its headings (ignoring lines inside fences)."""
-    cuts: list[tuple[int, str, int, list[str]]] = [(0, "", 0, [])]
-    fenced = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        fenced ^= line.lstrip().startswith(_FENCE)
-        match = None if fenced else _HEADING.match(line)
-        if match:
-            cuts.append((len(match[1]), match[2], number, []))
-        else:
-            cuts[-1][3].append(line)
-    return [_Section(level, name, _unfence("\n".join(body)), line) for level, name, line, body in cuts]
-
-
-def _fail(path: Path, section: _Section | None, problem: str) -> ValueError:
+def _fail(path: Path, section: Section | None, problem: str) -> ValueError:
     """A ValueError naming the file (and line) and the problem."""
     where = f"{path}:{section.line}" if section else str(path)
     return ValueError(f"malformed prompt file {where}: {problem}")
 
 
-def _examples(path: Path, sections: list[_Section]) -> tuple[Example, ...]:
+def _examples(path: Path, sections: list[Section]) -> tuple[Example, ...]:
     """Build the examples from the `## example` / `### <part>` sections."""
     examples: list[dict[str, str]] = []
     for section in sections:
@@ -119,7 +86,7 @@ def _examples(path: Path, sections: list[_Section]) -> tuple[Example, ...]:
     return tuple(Example(**parts) for parts in examples)
 
 
-def _parse(path: Path, sections: list[_Section]) -> PromptSpec:
+def _parse(path: Path, sections: list[Section]) -> PromptSpec:
     """Check the layout (title, conventions, examples) and build the PromptSpec."""
     preamble, *rest = sections
     if preamble.body or not rest or rest[0].level != 1:
@@ -137,42 +104,20 @@ def load_prompt(path: Path) -> PromptSpec:
     """Parse a language prompt file (layout in the module docstring); cached per path. Raises
     ValueError naming the file and the problem when the layout is wrong."""
     path = Path(path)
-    return _parse(path, _split(path.read_text(encoding="utf-8")))
+    return _parse(path, split_sections(path.read_text(encoding="utf-8")))
 
 
 @functools.lru_cache(maxsize=None)
-def _load_formats(path: Path) -> dict[str, str]:
-    """The `## <variant>` sections of formats.md (text before the first one is a comment)."""
-    sections = {s.name.lower(): s.body for s in _split(path.read_text(encoding="utf-8")) if s.level == 2}
-    for variant in VARIANTS:
-        if not sections.get(variant):
-            raise ValueError(f"malformed formats file {path}: missing or empty '## {variant}' section")
-    return sections
-
-
-@functools.lru_cache(maxsize=None)
-def _load_compact(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """compact.md: its `## <variant>` formats, and its `### <language>` hints under `## hints`."""
-    formats: dict[str, str] = {}
+def _load_hints(path: Path) -> dict[str, str]:
+    """compact.md's one-line hints: the `### <language>` sections under `## hints`."""
     hints: dict[str, str] = {}
     under_hints = False
-    for section in _split(path.read_text(encoding="utf-8")):
+    for section in split_sections(path.read_text(encoding="utf-8")):
         if section.level == 2:
             under_hints = section.name.lower() == "hints"
-            if not under_hints:
-                formats[section.name.lower()] = section.body
         elif section.level == 3 and under_hints:
             hints[section.name.lower()] = section.body
-    for variant in VARIANTS:
-        if not formats.get(variant):
-            raise ValueError(f"malformed compact prompt file {path}: missing or empty '## {variant}' section")
-    return formats, hints
-
-
-def _check_variant(variant: str) -> None:
-    """Raise ValueError naming `variant` and the allowed ones unless it is known."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown prompt variant {variant!r}; expected one of: {', '.join(VARIANTS)}")
+    return hints
 
 
 def _language(language: Language | str) -> Language:
@@ -189,29 +134,20 @@ def shown_query(language: Language | str) -> str:
 
 
 def system_prompt(language: Language | str, variant: str = "paper", style: str = "full") -> str:
-    """The system prompt for `language`: in the full style the variant's format instructions, then
-    the language's conventions; in the compact style compact.md's format and the language's hint."""
-    _check_variant(variant)
-    if style not in STYLES:
-        raise ValueError(f"unknown prompt style {style!r}; expected one of: {', '.join(STYLES)}")
+    """The system prompt for `language`: the variant's format instructions in `style`, then in the
+    full style the language's conventions, in the compact style the language's hint."""
+    text = get_format(variant).instructions(style)
     lang = _language(language)
     spec = load_prompt(lang.prompt_file())
     if style == "compact":
-        formats, hints = _load_compact(resource("prompts", "compact.md"))
-        text = formats[variant].replace("{hint}", hints.get(lang.name, "")).strip()
-    else:
-        text = _load_formats(resource("prompts", "formats.md"))[variant]
+        text = text.replace("{hint}", _load_hints(resource("prompts", "compact.md")).get(lang.name, "")).strip()
     text = text.replace("{language}", spec.title).replace("{default_query}", shown_query(lang))
     return text if style == "compact" else f"{text}\n\n{spec.conventions}"
 
 
 def render_response(example: Example, variant: str = "paper") -> str:
     """The assistant turn for `example` in the variant's response format."""
-    _check_variant(variant)
-    reasoning = f"<reasoning>\n{example.reasoning}\n</reasoning>\n"
-    if variant == "answer":
-        return f"{reasoning}<answer>\n{example.code}\n</answer>"
-    return f"{reasoning}<code>\n{example.code}\n</code>\n<query>\n{example.query}\n</query>"
+    return get_format(variant).render(example.reasoning, example.code, example.query)
 
 
 def build_messages(question: str, language: Language | str, variant: str = "paper",
@@ -219,7 +155,7 @@ def build_messages(question: str, language: Language | str, variant: str = "pape
     """Chat messages: system prompt (of `style`), `shots` worked examples (user/assistant pairs),
     the question. `system=False` leaves out the system prompt (for tiny offline models
     warm-started without it)."""
-    _check_variant(variant)
+    get_format(variant)  # an unknown variant fails before any file is read
     lang = _language(language)
     examples = load_prompt(lang.prompt_file()).examples
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= len(examples):

@@ -7,21 +7,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lowres_rl.grading.formats import ResponseFormat
 from lowres_rl.grading.response import Structure
 from lowres_rl.languages.contract import Execution, Program
 
 
 @dataclass
 class Graded:
-    """Everything known about one completion, the input of every reward component."""
+    """Everything known about one completion, the input of every reward component: its one
+    structure (the format's reading), its program, what running it gave, and the facts about its
+    language a component needs (`fences`: Language.fence, empty when the language is unavailable),
+    so that no component reaches for the language registry."""
 
     text: str
     gold: str
     language: str
-    variant: str
+    format: ResponseFormat
     structure: Structure
     program: Program
     execution: Execution
     correct: bool = False
     hardcoded: bool = False
     strict: bool = False
+    fences: tuple[str, ...] = ()

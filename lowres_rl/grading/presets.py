@@ -1,9 +1,10 @@
 """Reward presets: which components a grading produces and how much each weighs.
 
 `default` (ours):
-  - format (weight 1.0): partial credit, 0..1. 0.2 for each required block present exactly once
-    and non-empty (3 blocks: 0.6), 0.2 when they come in order, 0.2 when nothing else is there
-    (no prose before, between or after; no stray tags; no code fence of another language).
+  - format (weight 1.0): partial credit, 0..1, the response format's score (ResponseFormat.score):
+    0.6 shared among the required blocks present exactly once and non-empty (0.2 each for the
+    paper's 3), 0.2 when they come in order, 0.2 when nothing else is there (no prose before,
+    between or after; no stray tags; no code fence of another language).
     Why partial: a small model rarely gets the whole format at first, and a graded signal gives
     GRPO's group-relative advantages something to rank before any program runs correctly.
   - correctness (2.0): 1 when the executed answer equals gold and is not hard-coded. Weighted
@@ -34,7 +35,6 @@ from typing import Callable
 from lowres_rl.grading.answers import parse_number
 from lowres_rl.languages.contract import Status
 from lowres_rl.grading.graded import Graded
-from lowres_rl.grading.response import VARIANT_BLOCKS
 
 
 @dataclass(frozen=True)
@@ -60,26 +60,9 @@ EXECUTION_PENALTY = {
 
 
 def format_score(g: Graded) -> float:
-    s = g.structure
-    wanted = VARIANT_BLOCKS[g.variant]
-    per_block = 0.6 / len(wanted)
-    score = sum(per_block for b in wanted if s.count(b) == 1 and s.contents.get(b, "").strip())
-    score += 0.2 if s.in_order(g.variant) else 0.0
-    code_block = "code" if "code" in wanted else "answer"
-    fence = s.fences.get(code_block)
-    clean = (not s.leading and not s.between and not s.trailing and not s.stray_tags
-             and (fence is None or fence == "" or g.language in _fences(g.language, fence)))
-    score += 0.2 if clean and s.blocks else 0.0
-    return round(score, 6)
-
-
-def _fences(language: str, fence: str) -> tuple[str, ...]:
-    from lowres_rl.languages import get_language
-
-    try:
-        return (language,) if fence in get_language(language).fence else ()
-    except Exception:  # noqa: BLE001 - unknown language: no fence is right
-        return ()
+    """The response format's own score (ResponseFormat.score), the program block's fence judged
+    against the language's fences."""
+    return g.format.score(g.structure, g.fences)
 
 
 def correctness_score(g: Graded) -> float:

@@ -1,76 +1,36 @@
-"""The response format: reasoning, code and query blocks, as a Lark grammar.
+"""The tags of a response, read leniently: which blocks, in order, their contents, what is outside.
 
-    structure = analyse(text)                  # which blocks, in order, once, what trails
-    program = extract_program(text, language)  # lenient: tags, else a fenced code block
+    structure = analyse(text)   # blocks, contents (fence unwrapped), fences, stray tags, outside text
 
-The paper's format (variant "paper") is `<reasoning>…</reasoning><code>…</code><query>…</query>`;
-variant "answer" is `<reasoning>…</reasoning><answer>…</answer>` with a `solve` entry point. The
-paper's Lisp prompt names the query block `<funcall>`: it is accepted as an alias of `<query>`.
+The blocks are those of every response format (lowres_rl.grading.formats): reasoning, code, query
+and answer. The paper's Lisp prompt names the query block `<funcall>`: it is read as `<query>`.
 Block contents may be wrapped in a Markdown fence (```prolog … ```), which is unwrapped.
 
-Two readings of the same tags: the strict grammar accepts exactly a well-formed response (blocks in
-order, once each, only whitespace around them); the lenient reading walks the tags of any text and
-records what is there, so the grader can give partial credit. The grader reads strictness off the
-lenient reading (`Structure.is_strict`, tested equal to the grammar): the lenient reading is one
+This is the low floor of the formats: it knows tags and fences, not which blocks a format wants.
+A format (lowres_rl.grading.formats.ResponseFormat) reads its verdicts off a Structure (strict,
+in order, its format score, its program), so a completion is scanned once. The scan is one
 regular-expression split plus string scans, linear in the text whatever its shape.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
-
-from lark import Lark
-from lark.exceptions import LarkError
-
-if TYPE_CHECKING:
-    from lowres_rl.languages.base import Language
-    from lowres_rl.languages.contract import Program
+from typing import Iterator
 
 BLOCKS = ("reasoning", "code", "query", "answer")
 ALIASES = {"funcall": "query"}
-VARIANT_BLOCKS = {"paper": ("reasoning", "code", "query"), "answer": ("reasoning", "answer")}
-
-GRAMMAR = r"""
-paper: _ws? reasoning _ws? code _ws? query _ws?
-answer_format: _ws? reasoning _ws? answer _ws?
-
-reasoning: OPEN_REASONING TEXT? CLOSE_REASONING
-code: OPEN_CODE TEXT? CLOSE_CODE
-query: OPEN_QUERY TEXT? CLOSE_QUERY
-answer: OPEN_ANSWER TEXT? CLOSE_ANSWER
-_ws: WS
-
-OPEN_REASONING: "<reasoning>"
-CLOSE_REASONING: "</reasoning>"
-OPEN_CODE: "<code>"
-CLOSE_CODE: "</code>"
-OPEN_QUERY: "<query>" | "<funcall>"
-CLOSE_QUERY: "</query>" | "</funcall>"
-OPEN_ANSWER: "<answer>"
-CLOSE_ANSWER: "</answer>"
-WS: /\s+/
-TEXT: /(?:(?!<\/?(?:reasoning|code|query|funcall|answer)>)[\s\S])+/
-"""
+TAG_NAMES = BLOCKS + tuple(ALIASES)  # every tag name a response may use
 
 _FENCE_TAG = re.compile(r"[\w+#.-]*")  # the info string of a fence: ```prolog, ```c++, ``` (none)
 _FENCE_OPEN = re.compile(r"```[ \t]*+([\w+#.-]*+)[ \t]*+\n")  # possessive: 64k blanks cost 64k steps
-
-
-@functools.cache
-def _parser(variant: str) -> Lark:
-    start = {"paper": "paper", "answer": "answer_format"}[variant]
-    return Lark(GRAMMAR, start=start, parser="lalr", lexer="contextual")
-
-
-_TAG = re.compile(r"<(/?)(reasoning|code|query|funcall|answer)>")  # the grammar's tag terminals
+_TAG = re.compile(rf"<(/?)({'|'.join(TAG_NAMES)})>")  # the formats' grammars have these tag terminals
 
 
 @dataclass
 class Structure:
     """What a response holds. `blocks` lists complete blocks in order of appearance; contents are
-    those of each block's first occurrence, fence unwrapped; `fences` the fence tags seen."""
+    those of each block's first occurrence, fence unwrapped; `fences` the fence tags seen; `text`
+    the response itself (a program may be read from a fence outside any block)."""
 
     blocks: list[str] = field(default_factory=list)
     contents: dict[str, str] = field(default_factory=dict)
@@ -80,36 +40,16 @@ class Structure:
     between: int = 0             # non-blank characters between blocks
     trailing: int = 0            # characters (after stripping) after the last closing tag
     trailing_text: str = ""
+    text: str = field(default="", repr=False, compare=False)
 
     def count(self, block: str) -> int:
         return self.blocks.count(block)
 
-    def is_strict(self, variant: str = "paper") -> bool:
-        """`is_strict(text)`'s verdict (the grammar's), read off this structure without parsing
-        again: the variant's blocks, once each, in order, nothing but whitespace around them."""
-        return (self.blocks == list(VARIANT_BLOCKS[variant]) and not self.stray_tags
-                and not (self.leading or self.between or self.trailing))
-
-    def in_order(self, variant: str = "paper") -> bool:
-        """The variant's blocks each appear exactly once, in the required order."""
-        wanted = VARIANT_BLOCKS[variant]
-        seen = [b for b in self.blocks if b in wanted]
-        return seen == list(wanted)
-
-
-def is_strict(text: str, variant: str = "paper") -> bool:
-    """The whole text is exactly the variant's blocks, in order, once each, whitespace around."""
-    try:
-        _parser(variant).parse(text)
-    except LarkError:
-        return False
-    return True
-
 
 def analyse(text: str) -> Structure:
     """Lenient reading: every complete block, stray tags and the text outside blocks. The tags are
-    the grammar's terminals, split out by one regular-expression pass: linear in the text."""
-    structure = Structure()
+    the formats' tag terminals, split out by one regular-expression pass: linear in the text."""
+    structure = Structure(text=text)
     open_block: str | None = None
     body: list[str] = []
     outside: list[tuple[int, str]] = []  # (blocks seen so far, text) for text outside any block
@@ -193,19 +133,3 @@ def fenced_blocks(text: str) -> Iterator[tuple[str, str]]:
             return
         yield opened.group(1).lower(), text[opened.end():close]
         opened = _FENCE_OPEN.search(text, close + 3)
-
-
-def extract_program(text: str, language: "Language") -> "Program":
-    """The program in a response: the code (or answer) block and the query block; without tags,
-    the first fenced block tagged with one of the language's fences (or untagged)."""
-    from lowres_rl.languages.contract import Program
-
-    structure = analyse(text)
-    query = structure.contents.get("query") or None
-    for block in ("code", "answer"):
-        if structure.contents.get(block):
-            return Program(structure.contents[block], query if block == "code" else None)
-    for tag, content in fenced_blocks(text):
-        if (not tag or tag in language.fence) and content.strip():
-            return Program(content.strip(), query)
-    return Program("", error="no <code> block and no fenced code block in the response")

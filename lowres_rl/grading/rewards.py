@@ -25,11 +25,10 @@ from typing import Any, Callable, Sequence
 from lowres_rl.grading.answers import answers_match
 from lowres_rl.grading.hardcoding import PERTURBATIONS, moved, probe
 from lowres_rl.languages import Execution, Limits, Program, Status, get_language
+from lowres_rl.grading.formats import ResponseFormat, get_format
 from lowres_rl.grading.presets import PRESETS, Preset
 from lowres_rl.grading.graded import Graded
-from lowres_rl.grading.response import analyse
 import lowres_rl.sandbox as sandbox
-from lowres_rl.grading.response import extract_program
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +66,12 @@ def completion_text(completion: Any) -> str:
 class Grader:
     """Grades batches of completions under a reward preset (see lowres_rl.grading.presets)."""
 
-    def __init__(self, preset: str | Preset = "default", variant: str = "paper",
+    def __init__(self, preset: str | Preset = "default", variant: str | ResponseFormat = "paper",
                  limits: Limits | None = None, workers: int | None = None, language: str = "prolog",
                  on_batch: Callable[[list[Grade], list[str], dict[str, Any]], None] | None = None,
                  check_hardcoding: bool = True) -> None:
         self.preset = PRESETS[preset] if isinstance(preset, str) else preset
-        self.variant = variant
+        self.format = get_format(variant) if isinstance(variant, str) else variant
         self.limits = limits or Limits()
         self.workers = workers
         self.language = language  # for batches without a `language` column
@@ -117,16 +116,18 @@ class Grader:
         return [self._score(item) for item in items]
 
     def _prepare(self, text: str, gold: str, language: str) -> Graded:
-        structure = analyse(text)
+        """The one reading of a completion: its structure, the program in it, its language's fences."""
+        structure = self.format.analyse(text)
         try:
-            program = extract_program(text, get_language(language))
+            lang = get_language(language)
+            program = self.format.program(structure, lang)
         except Exception as exc:  # an unknown language or a broken plugin: graded as a crash
             log.error("cannot parse a %r completion: %s", language, exc)
             note = f"language {language!r} unavailable: {exc}"
-            return Graded(text, gold, language, self.variant, structure, Program("", error=note),
+            return Graded(text, gold, language, self.format, structure, Program("", error=note),
                           Execution(Status.CRASHED, error=note))
-        return Graded(text, gold, language, self.variant, structure, program,
-                      Execution(Status.NO_PROGRAM, error=program.error or ""))
+        return Graded(text, gold, language, self.format, structure, program,
+                      Execution(Status.NO_PROGRAM, error=program.error or ""), fences=tuple(lang.fence))
 
     def _execute(self, items: list[Graded]) -> None:
         """Run every program once: one batched `run` per language, languages side by side."""
@@ -188,7 +189,7 @@ class Grader:
     def _score(self, item: Graded) -> Grade:
         try:
             execution = item.execution
-            item.strict = item.structure.is_strict(self.variant)
+            item.strict = self.format.is_strict(item.structure)
             scores = {c.name: float(c.score(item)) for c in self.preset.components}
         except Exception as exc:  # noqa: BLE001
             log.exception("scoring a completion failed")

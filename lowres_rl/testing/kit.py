@@ -40,7 +40,7 @@ from lowres_rl.languages import (
     Execution, Language, Limits, Program, Status, get_language, language_spec,
 )
 import lowres_rl.sandbox as sandbox
-from lowres_rl.grading.response import extract_program
+from lowres_rl.grading.formats import extract_program
 
 SAMPLES_GROUP = "lowres_rl.samples"
 SLACK = 1.0  # seconds past the limit an endless loop may take to come back as `timeout`
@@ -247,7 +247,7 @@ class _Kit:
         return f"fences {', '.join(lang.fence)}; default query {lang.default_query}; needs {needs} (found)"
 
     def check_parse(self) -> str:
-        from lowres_rl.grading.response import is_strict
+        from lowres_rl.grading.formats import is_strict
 
         code, query, _ = self.samples.correct
         query = query or self.language.default_query
