@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, Iterator, TextIO
 from lowres_rl.grading.answers import MAX_DIGITS, gold_answer
 from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import available_languages
+from lowres_rl.grading.formats import FORMATS
 from lowres_rl.grading.presets import PRESETS
 from lowres_rl.grading.rewards import Grade, Grader, summary
 
@@ -45,7 +46,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help=f"language of lines without a 'lang' field (one of {', '.join(available_languages())})")
     parser.add_argument("--reward-preset", default="default", choices=sorted(PRESETS),
                         help="reward components and weights (default %(default)s)")
-    parser.add_argument("--variant", default="paper", choices=["paper", "answer"],
+    parser.add_argument("--variant", default="paper", choices=list(FORMATS),
                         help="response format the strict-format check expects")
     parser.add_argument("--bare", action="store_true",
                         help="each 'completion' is a bare program (no tags); its query is the line's 'query' "
