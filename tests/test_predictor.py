@@ -125,3 +125,9 @@ def test_paper_completions_labelled_by_the_sandbox_beat_the_baseline(tmp_path):
     scores = json.loads(report.read_text())
     assert scores["labels"] == "run" and scores["test"] > 100
     assert scores["scores"]["mean"]["f1"] > scores["scores"]["mean"]["baseline_f1"] + 0.3
+
+
+def test_without_scikit_learn_the_error_says_how_to_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)  # what a missing package looks like
+    assert main(["train", "--completions", str(FIXTURE), "--output", str(tmp_path / "m.joblib")]) == 2
+    assert "pip install 'lowres-rl[research]'" in capsys.readouterr().err
