@@ -28,6 +28,7 @@ COMMANDS = {
     "check": "conformance kit for a language plugin",
     "tiny": "build a tiny offline model and tokenizer",
     "demo": "offline demo: GRPO teaching a tiny model",
+    "predict": "run-free outcome predictor: train, eval",
 }
 MODULES = {"tiny": "lowres_rl.offline.tiny"}  # commands whose module is not a top-level entry
 
