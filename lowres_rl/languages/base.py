@@ -1,7 +1,7 @@
 """The plugin contract: a language describes itself, and lowres-rl does the rest.
 
     from lowres_rl.languages import get_language
-    from lowres_rl.grading.response import extract_program
+    from lowres_rl.grading.formats import extract_program
     from lowres_rl.sandbox import run
     prolog = get_language("prolog")
     [execution] = run(prolog, [extract_program(completion, prolog)])

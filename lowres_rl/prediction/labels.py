@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from lowres_rl.grading.response import extract_program
+from lowres_rl.grading.formats import extract_program
 from lowres_rl.languages import Limits, Program, Status, available_languages, get_language
 from lowres_rl.sandbox.runner import run
 

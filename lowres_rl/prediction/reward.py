@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from lowres_rl.grading.response import extract_program
+from lowres_rl.grading.formats import extract_program
 from lowres_rl.languages import get_language
 from lowres_rl.prediction.labels import check_targets
 from lowres_rl.prediction.model import Predictor
