@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from lowres_rl.languages import Execution, Language, Limits, Status
-from lowres_rl.languages.lisp import Lisp
 from lowres_rl.languages.pipe import PipeInterpreter, find_program, frame, number_text
 
 HERE = Path(__file__).resolve().parent
@@ -29,7 +28,6 @@ class Scheme(Language):
     default_query = "(solve)"
     extension = ".scm"
     requires = {"guile": "apt-get install guile-3.0"}
-    number_syntax = Lisp.number_syntax  # `;` comments, strings, `#\c`, `#x48`, `1/2`: close enough
 
     def interpreter(self, limits: Limits) -> GuileInterpreter:
         return GuileInterpreter()
