@@ -38,7 +38,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from lowres_rl.languages.base import Language
+from lowres_rl.languages.base import BaseInterpreter, Language
 from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status, canonical_number
 from lowres_rl.languages.confined import confined_namespace, is_confined
 from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer
@@ -109,7 +109,7 @@ class Prepared:
     confined: bool = False
 
 
-class HyInterpreter:
+class HyInterpreter(BaseInterpreter):
     """Compiles in the worker (when that runs no program code), forks a child per program (the
     worker is single-threaded, so forking is safe) and reads its Execution back over a pipe,
     killing it at the deadline."""

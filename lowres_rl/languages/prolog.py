@@ -17,7 +17,7 @@ import re
 import shutil
 from ctypes import POINTER, byref, c_char_p, c_size_t, c_uint, c_int, string_at
 
-from lowres_rl.languages.base import Language
+from lowres_rl.languages.base import BaseInterpreter, Language
 from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import Literal, Number, NumberSyntax, decimal, integer, ratio
 from lowres_rl.languages.recipe import Recipe, camel, infix, variables
@@ -86,7 +86,7 @@ class Prolog(Language):
         return program(recipe)
 
 
-class PrologInterpreter:
+class PrologInterpreter(BaseInterpreter):
     """pyswip in this (worker) process. The code and the query reach the harness as Prolog strings
     built through SWI-Prolog's C interface: no model-written text is ever spliced into a goal, and
     no file is written (writing two files per program cost more than running it)."""
