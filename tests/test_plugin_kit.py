@@ -163,3 +163,37 @@ def test_scheme_programs_are_isolated_even_from_set_on_builtins() -> None:
         (Status.OK, "0.25")]
     assert "exit code 3" in results[2].error
     assert results[4].stdout == "hi"
+
+
+@pytest.mark.skipif(not SCHEME_INSTALLED, reason=NOT_INSTALLED)
+def test_pipe_interpreter_names_its_process_and_restarts_it_when_gone() -> None:
+    """lowres_rl.languages.pipe, through the example plugin: the Guile server is the worker's helper
+    (not a leftover), and a server that died between programs is replaced for the next one."""
+    import signal
+
+    from lowres_rl_scheme import GuileInterpreter
+
+    guile = GuileInterpreter()
+    try:
+        [pid] = guile.helper_pids()
+        assert guile.execute("(define (solve) (* 6 7))", "(solve)", FAST).answer == "42"
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        again = guile.execute("(define (solve) (/ 7 2))", "(solve)", FAST)
+        assert (again.status, again.answer) == (Status.OK, "3.5")
+        assert guile.helper_pids() and guile.helper_pids() != [pid]
+    finally:
+        guile.stop()
+    assert guile.helper_pids() == []
+
+
+def test_adding_a_language_quotes_the_plugin_as_it_is() -> None:
+    """Every code block of docs/adding-a-language.md that names a file as its first line is a
+    verbatim excerpt of that file: the guide cannot drift from the worked example."""
+    root = TESTS.parent
+    guide = (root / "docs" / "adding-a-language.md").read_text(encoding="utf-8")
+    blocks = [b.split("\n", 1) for b in guide.split("```python\n")[1:]]
+    quoted = [(first[2:], body.split("```", 1)[0]) for first, body in blocks if first.startswith("# examples/")]
+    assert len(quoted) >= 3, quoted
+    for path, body in quoted:
+        assert body in (root / path).read_text(encoding="utf-8"), f"{path} no longer holds:\n{body}"

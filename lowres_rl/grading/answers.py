@@ -7,19 +7,20 @@ GSM8K golds follow `####`; other datasets may give the bare number. Comparison i
 integers exactly, decimals within a small relative tolerance; `$`, commas, a trailing `.0` or `.`
 are tolerated; anything non-numeric never matches.
 
-Every number is read at bounded cost: more than MAX_DIGITS digits, or a decimal exponent beyond
-MAX_EXPONENT, is "not a number" rather than expanded (`1e99999999` as a Fraction is a 100-million
-digit integer: minutes of arithmetic in the trainer). GSM8K answers have at most a dozen digits.
+Every number is read at bounded cost (lowres_rl.languages.numerals): more than MAX_DIGITS digits,
+or a decimal exponent beyond MAX_EXPONENT, is "not a number" rather than expanded (`1e99999999` as
+a Fraction is a 100-million digit integer: minutes of arithmetic in the trainer). GSM8K answers
+have at most a dozen digits.
 """
 from __future__ import annotations
 
 import re
 from fractions import Fraction
 
+from lowres_rl.languages.numerals import MAX_DIGITS, within_bounds  # programs are read within the same bounds
+
 REL_TOL = Fraction(1, 10**6)
 ABS_TOL = Fraction(1, 10**6)
-MAX_DIGITS = 400     # digits in a numeral (mantissa, numerator or denominator); more: not a number
-MAX_EXPONENT = 400   # |decimal exponent|; 1e400 is read, 1e401 is not a number
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _RATIO = re.compile(r"^([-+]?\d+)\s*(?:/|r)\s*(\d+)$")  # 7/2 (Lisp ratio) or 7r2 (Prolog rational)
 
@@ -51,17 +52,6 @@ def parse_number(text: str | None) -> Fraction | None:
     if not number or not within_bounds(number.group(1), number.group(3)):
         return None
     return Fraction(cleaned)
-
-
-def within_bounds(mantissa: str, exponent: str | None) -> bool:
-    """Whether a decimal numeral (`mantissa` digits and dot, `exponent` like "e-5" or None) is
-    small enough to read exactly: checked on the text, before any arithmetic."""
-    if sum(c.isdigit() for c in mantissa) > MAX_DIGITS:
-        return False
-    if exponent:
-        digits = exponent.lstrip("eE+-").lstrip("0")
-        return len(digits) <= 4 and int(digits or "0") <= MAX_EXPONENT
-    return True
 
 
 def format_number(number: Fraction | float) -> str:

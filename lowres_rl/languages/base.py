@@ -7,17 +7,44 @@
     [execution] = run(prolog, [extract_program(completion, prolog)])
 
 A language subclasses `Language`, names itself, its code fences and its default query, and supplies
-an `Interpreter` built *inside a sandbox worker* (lowres_rl.sandbox): the parent process never
+an interpreter built *inside a sandbox worker* (lowres_rl.sandbox): the parent process never
 runs model-written code. Parsing responses (lowres_rl.grading) and running programs
 (lowres_rl.sandbox) are done *to* a language, not by it, so this module imports only the contract.
+
+Every hook lowres-rl reads from a plugin is declared here with its default: on `Language` the
+required `interpreter()` and the optional `requires`, `extension`, `kill_grace`, `number_syntax`,
+`number_literals()`, `synthetic()`, `prompt_file()` and `normalize_query()`; on the interpreter
+(`BaseInterpreter`) the required `execute()` and the optional `helper_pids()`. A language driven
+through a long-lived interpreter process gets the plumbing from lowres_rl.languages.pipe.
 """
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Iterable
 
-from lowres_rl.languages.contract import Interpreter, Limits
+from lowres_rl.languages.contract import Execution, Interpreter, Limits
+from lowres_rl.languages.numerals import DECIMAL, Literal, NumberSyntax
+from lowres_rl.languages.recipe import Recipe
+
+
+class BaseInterpreter:
+    """Runs programs one at a time inside a sandbox worker process (never in the trainer).
+
+    Output: a program's prints reach the worker's fds 1 and 2, which are capture files. An
+    interpreter that collects output itself returns it in `Execution.stdout`/`stderr`; one that
+    leaves them empty gets what the capture files hold (the first `limits.output_bytes`)."""
+
+    def execute(self, code: str, query: str, limits: Limits) -> Execution:
+        """Run `code`, then evaluate `query` for the answer. Never raises for a bad program: every
+        outcome is an Execution (a raise is reported as `crashed`)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    def helper_pids(self) -> list[int]:
+        """Processes the interpreter itself keeps running between programs (an SBCL, a Guile
+        server): the worker's own helpers, not a program's leftovers (lowres_rl.sandbox.workspace
+        counts their threads instead of killing them). Default: none."""
+        return []
 
 
 class Language:
@@ -29,6 +56,12 @@ class Language:
     default_query: ClassVar[str]       # evaluated when the response gives no query
     extension: ClassVar[str] = ".txt"  # file suffix for programs on disk
     requires: ClassVar[dict[str, str]] = {}  # programs needed on PATH -> how to install them
+    # Seconds past a program's time limit before the pool kills its worker: the interpreter's own
+    # limits (and a pipe interpreter's `margin`) act first, so a timeout rarely costs a worker.
+    kill_grace: ClassVar[float] = 0.5
+    # How the language writes numbers, and what holds none (comments, strings, characters): read by
+    # the hard-coding check (lowres_rl.grading.literals). Default: decimal numerals not in a word.
+    number_syntax: ClassVar[NumberSyntax] = DECIMAL
 
     def missing(self) -> list[str]:
         """A sentence for each required program not found on PATH (empty when all are there)."""
@@ -36,8 +69,19 @@ class Language:
                 for program, hint in self.requires.items() if shutil.which(program) is None]
 
     def interpreter(self, limits: Limits) -> Interpreter:
-        """Build the in-worker interpreter. Called inside the sandbox worker, once per worker."""
+        """Build the in-worker interpreter (a BaseInterpreter, or anything with `execute`).
+        Called inside the sandbox worker, once per worker."""
         raise NotImplementedError(f"{type(self).__name__} must implement interpreter()")
+
+    def number_literals(self, code: str) -> Iterable[Literal] | None:
+        """A reader of the number literals in `code` for syntax a NumberSyntax cannot say; None
+        (the default) has lowres_rl.grading.literals scan with `number_syntax`."""
+        return None
+
+    def synthetic(self, recipe: Recipe) -> str | None:
+        """A reference program for a synthetic word problem (lowres_rl.offline.synthetic), whose
+        default query computes `recipe`'s last step; None (the default): this language has none."""
+        return None
 
     def prompt_file(self) -> Path:
         """The Markdown prompt (conventions and worked examples) for this language; plugins
@@ -52,4 +96,3 @@ class Language:
 
     def __repr__(self) -> str:
         return f"<language {self.name}>"
-

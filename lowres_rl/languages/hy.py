@@ -19,6 +19,9 @@ Endless loops: the compiled code counts one step per loop iteration, function ca
 comprehension element (`Limits.steps`); past the budget it raises an exception no `except
 Exception` catches, and the program is graded a timeout however it goes on. A loop it cannot see
 (a builtin iterating forever) meets the wall-clock limit.
+
+Number literals (for the hard-coding check): `;` comments, strings and `#[[…]]` bracket strings;
+Python numbers with `_` and `,` separators, `0x`, `0o`, `0b`.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import ast
 import gc
 import json
 import os
+import re
 import select
 import signal
 import sys
@@ -34,15 +38,41 @@ import types
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from lowres_rl.languages.base import Language
+from lowres_rl.languages.base import BaseInterpreter, Language
 from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status, canonical_number
 from lowres_rl.languages.confined import confined_namespace, is_confined
+from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer
+from lowres_rl.languages.recipe import Recipe, kebab, prefix, variables
 
 MAX_CHILD_REPLY = 1 << 20  # bytes of a child's result a worker reads
 TICK = "__lowres_step__"  # the counting function's name in the program's globals
 # Macros that run code while compiling (mangled names, and the parts of dotted ones: `hy.R.m.f`).
 COMPILE_TIME = frozenset({"defmacro", "defreader", "require", "eval_when_compile", "eval_and_compile",
                           "do_mac", "get_macro", "local_macros", "pragma", "R"})
+
+# Number literals, for the hard-coding check (see lowres_rl.languages.numerals).
+_LITERALS = re.compile(r"""
+    (?>(?: ;[^\n]* | "(?:[^"\\]|\\[\s\S])*"? | \#\[(?P<delim>[^\[\]\s]{0,32})\[[\s\S]*?(?:\](?P=delim)\]|\Z)
+         | [^\s()\[\]{}"';`~0-9+\-.][^\s()\[\]{}"';`~]* | [\s()\[\]{}'`~] )*)
+    (?P<token> [0-9+\-.][^\s()\[\]{}"';`~]* )?
+""", re.VERBOSE)
+_NUMBER = re.compile(r"([-+]?)(0[xX][0-9a-fA-F_,]+|0[oO][0-7_,]+|0[bB][01_,]+"
+                        r"|[\d_,]*\.?[\d_,]*(?:[eE][-+]?[\d_]+)?)")
+
+
+def _literal(m: re.Match) -> Literal | None:
+    number = m.group("token") and _NUMBER.fullmatch(m.group("token"))
+    body = number.group(2) if number else ""
+    if not (body[:1].isdigit() or body[:1] == "." and body[1:2].isdigit()):
+        return None
+    if body[:2].lower() in ("0x", "0o", "0b"):
+        value, is_float = integer(body[2:], {"x": 16, "o": 8, "b": 2}[body[1].lower()]), False
+    else:
+        is_float = any(c in body for c in ".eE")
+        value = decimal(body) if is_float else integer(body)
+    start = m.start("token") + len(number.group(1))
+    return None if value is None else Literal(start, m.end(), value, is_float)
+
 
 Units = Iterator[tuple[str, types.CodeType]]  # ("exec" | "eval", code), run in order; the last eval is the value
 
@@ -52,9 +82,13 @@ class Hy(Language):
     fence = ("hy", "hylang")
     default_query = "(solve)"
     extension = ".hy"
+    number_syntax = NumberSyntax(_LITERALS, _literal)
 
     def interpreter(self, limits: Limits) -> Interpreter:
         return HyInterpreter()
+
+    def synthetic(self, recipe: Recipe) -> str:
+        return program(recipe)
 
 
 class StepLimit(BaseException):
@@ -75,7 +109,7 @@ class Prepared:
     confined: bool = False
 
 
-class HyInterpreter:
+class HyInterpreter(BaseInterpreter):
     """Compiles in the worker (when that runs no program code), forks a child per program (the
     worker is single-threaded, so forking is safe) and reads its Execution back over a pipe,
     killing it at the deadline."""
@@ -320,3 +354,22 @@ def _short_repr(value: object) -> str:
         return repr(value)[:200]
     except Exception:  # a program's object may have a hostile __repr__
         return f"<{type(value).__name__}>"
+
+
+def program(recipe: Recipe) -> str:
+    """A reference program for a synthetic problem: (solve) with setv or let, globals or helper defns."""
+    result = kebab(recipe.steps[-1][0])
+    if recipe.style == "facts":
+        head = [f"(setv {kebab(n)} {v})" for n, v in recipe.given]
+        pairs = " ".join(f"{kebab(n)} {prefix(e, kebab, '//')}" for n, e in recipe.steps)
+        return "\n".join(head + [f"(defn solve []\n  (let [{pairs}]\n    {result}))"]) + "\n"
+    head, lines = [], [f"(setv {kebab(n)} {v})" for n, v in recipe.given]
+    for n, e in recipe.steps:
+        if recipe.style == "helper":
+            params = " ".join(map(kebab, variables(e)))
+            head.append(f"(defn compute-{kebab(n)} [{params}]\n  {prefix(e, kebab, '//')})")
+            lines.append(f"(setv {kebab(n)} (compute-{kebab(n)} {params}))")
+        else:
+            lines.append(f"(setv {kebab(n)} {prefix(e, kebab, '//')})")
+    body = "\n  ".join(lines + [result])
+    return "\n".join(head + [f"(defn solve []\n  {body})"]) + "\n"

@@ -8,27 +8,56 @@ interpreter (compiling would cost more than running) under a step budget (`Limit
 iterations and calls) and sb-ext:with-timeout, and the package is deleted afterwards. SBCL runs with a bounded heap
 (--dynamic-space-size) and control stack, no init files and no debugger; if a program wedges or
 kills it, or changes packages or functions the next program depends on (the harness checks after
-each), it is killed and restarted for the next program (about 35 ms). SBCL never holds the
-worker's protocol pipes: they are close-on-exec, and Popen closes every other descriptor.
+each), it is killed and restarted for the next program (about 35 ms); the process handling is
+lowres_rl.languages.pipe's.
+
+Number literals (for the hard-coding check): `;` and `#| |#` comments (nesting not followed: the
+inner end closes it); strings, `|symbols|`, `#\\c` characters; tokens read as CL numbers: `12.`
+integers, `144/2` ratios, `1.5d0` floats, `#x48`, `#b…`, `#o…`, `#36r20`. `*read-base*` is assumed 10.
 
 Persistent SBCL against a process per program (`sbcl --script`): see benchmarks/lisp_process_model.py.
 """
 from __future__ import annotations
 
-import os
-import secrets
-import select
-import shutil
-import signal
-import subprocess
-import time
+import re
 
 from lowres_rl.languages.base import Language
 from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
+from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer, ratio
+from lowres_rl.languages.pipe import PipeInterpreter, find_program
+from lowres_rl.languages.recipe import Recipe, kebab, prefix, variables
 from lowres_rl.languages.resources import resource
 
-SOFT_MARGIN = 0.25  # seconds SBCL gets past its own timeout before it is killed
 WARNING_SEPARATOR = "\x1f"  # the harness joins warnings (which may span lines) with this
+
+
+_LITERALS = re.compile(r"""
+    (?>(?: ;[^\n]* | \#\|[\s\S]*?(?:\|\#|\Z) | "(?:[^"\\]|\\[\s\S])*"? | \|(?:[^|\\]|\\[\s\S])*\|?
+         | \#\\[\s\S][^\s()'"`;,|]* | \#(?!(?:[xXbBoO]|\d{1,2}[rR])[-+]?[0-9a-zA-Z])
+         | [^\s()'"`;,|\#0-9+\-.][^\s()'"`;,|]* | [\s()'"`,] )*)
+    (?: (?P<based> \#(?:[xX]|[bB]|[oO]|\d{1,2}[rR]) )(?P<sign>[-+]?)(?P<digits>[0-9a-zA-Z]+(?:/[0-9a-zA-Z]+)?)
+      | (?P<token> [0-9+\-.][^\s()'"`;,|]* ) )?
+""", re.VERBOSE)
+_NUMBER = re.compile(r"([-+]?)(\d+/\d+|\d+\.?|\d*\.\d+(?:[esfdlESFDL][-+]?\d+)?"
+                     r"|\d+(?:\.\d*)?[esfdlESFDL][-+]?\d+)")
+
+
+def _literal(m: re.Match) -> Literal | None:
+    if m.group("based"):
+        radix = m.group("based")[1:].lower()
+        base = {"x": 16, "b": 2, "o": 8}.get(radix) or int(radix[:-1])
+        digits = m.group("digits")
+        value = ratio(*digits.split("/"), base=base) if "/" in digits else integer(digits, base)
+        start = m.start("digits") if m.group("sign") else m.start("based")
+        return None if value is None or not 2 <= base <= 36 else Literal(start, m.end(), value)
+    number = m.group("token") and _NUMBER.fullmatch(m.group("token"))
+    if not number:
+        return None
+    body = number.group(2)
+    is_float = not ("/" in body or body.rstrip(".").isdigit())
+    value = ratio(*body.split("/")) if "/" in body else decimal(body)
+    start = m.start("token") + len(number.group(1))
+    return None if value is None else Literal(start, m.end(), value, is_float)
 
 
 class Lisp(Language):
@@ -37,81 +66,77 @@ class Lisp(Language):
     default_query = "(solve)"
     extension = ".lisp"
     requires = {"sbcl": "install SBCL (Debian/Ubuntu: apt-get install sbcl)"}
+    number_syntax = NumberSyntax(_LITERALS, _literal, ratio="{}/{}")
 
     def interpreter(self, limits: Limits) -> Interpreter:
         return LispInterpreter(limits)
 
+    def synthetic(self, recipe: Recipe) -> str:
+        return program(recipe)
+
+
+def program(recipe: Recipe) -> str:
+    """A reference program for a synthetic problem: (solve) with let*, plus defparameters or helpers."""
+    facts, given = recipe.style == "facts", dict(recipe.given)
+
+    def leaf(n: str) -> str:
+        return f"*{kebab(n)}*" if facts and n in given else kebab(n)
+
+    head = [f"(defparameter *{kebab(n)}* {v})" for n, v in recipe.given] if facts else []
+    binds = [] if facts else [f"({kebab(n)} {v})" for n, v in recipe.given]
+    for n, e in recipe.steps:
+        if recipe.style == "helper":
+            params = " ".join(map(kebab, variables(e)))
+            head.append(f"(defun compute-{kebab(n)} ({params})\n  {prefix(e, kebab, 'floor')})")
+            binds.append(f"({kebab(n)} (compute-{kebab(n)} {params}))")
+        else:
+            binds.append(f"({kebab(n)} {prefix(e, leaf, 'floor')})")
+    body = "\n         ".join(binds)
+    result = kebab(recipe.steps[-1][0])
+    return "\n".join(head + [f"(defun solve ()\n  (let* ({body})\n    {result}))"]) + "\n"
+
 
 def sbcl_command(memory_mb: int) -> list[str]:
     """The SBCL command line for a harness process with a `memory_mb` heap."""
-    sbcl = shutil.which("sbcl")
-    if sbcl is None:
-        raise RuntimeError("sbcl not found: install SBCL (Debian: apt-get install sbcl)")
+    sbcl = find_program("sbcl", "install SBCL (Debian: apt-get install sbcl)")
     return [sbcl, "--dynamic-space-size", f"{memory_mb}MB", "--control-stack-size", "8MB",
             "--noinform", "--disable-ldb", "--end-runtime-options",
             "--no-sysinit", "--no-userinit", "--disable-debugger",
             "--load", str(resource("interpreters", "lisp", "harness.lisp"))]
 
 
-class LispInterpreter:
-    """Talks to one SBCL harness process over pipes; restarts it when it dies or overruns."""
+class LispInterpreter(PipeInterpreter):
+    """Talks to one SBCL harness process over pipes (lowres_rl.languages.pipe restarts it when it
+    dies or overruns). Replies are lines, escaped by the harness: `NONCE STATUS`, then the
+    answer, output, error and warnings."""
+
+    died = "SBCL exited (an exit call, or heap or stack exhausted beyond recovery)"
 
     def __init__(self, limits: Limits) -> None:
-        self._command = sbcl_command(limits.memory_mb)
-        self._proc: subprocess.Popen | None = None
-        self._start()
+        super().__init__(sbcl_command(limits.memory_mb))
 
-    def _start(self) -> None:
-        self._proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      bufsize=0)
-        self._pending = b""
-        self._eof = False  # SBCL closed its output: it died, as opposed to overrunning a deadline
-
-    def helper_pids(self) -> list[int]:
-        """The SBCL process: the worker's own helper, not a program's leftover."""
-        return [self._proc.pid] if self._proc is not None and self._proc.poll() is None else []
-
-    def _stop(self) -> None:
-        if self._proc is not None:
-            self._proc.send_signal(signal.SIGKILL)
-            self._proc.wait()
-            self._proc = None
-
-    def execute(self, code: str, query: str, limits: Limits) -> Execution:
-        if self._proc is None or self._proc.poll() is not None:
-            self._start()
-        nonce = secrets.token_hex(8)
+    def request(self, nonce: str, code: str, query: str, limits: Limits) -> bytes:
         header = f'("{nonce}" {limits.timeout:.3f} {limits.steps} {limits.output_bytes} {len(code)} {len(query)})\n'
-        try:
-            self._proc.stdin.write((header + code + query).encode("utf-8"))  # type: ignore[union-attr]
-            reply = self._reply(nonce, time.monotonic() + limits.timeout + SOFT_MARGIN)
-        except BrokenPipeError:
-            reply = None
-        if reply is None:
-            return self._failure(limits)
-        status, answer, output, error, warnings = reply
+        return (header + code + query).encode("utf-8")
+
+    def reply(self, nonce: str, limits: Limits, deadline: float) -> Execution | None:
+        lines = self._lines(nonce, deadline)
+        if lines is None:
+            return None
+        status, answer, output, error, warnings = lines
         status, _, altered = status.partition(" ")
         if status == Status.MEMORY or altered:
-            self._stop()  # a heap SBCL survived once is fragile, and one whose packages or functions
+            self.stop()  # a heap SBCL survived once is fragile, and one whose packages or functions
             # a program changed (the harness said "!") is not the one the next program should meet
         return Execution(Status(status), answer=answer if status == "ok" else None, stdout=output,
                          error=error, warnings=[w for w in warnings.split(WARNING_SEPARATOR) if w])
 
-    def _failure(self, limits: Limits) -> Execution:
-        """SBCL overran its deadline (kill it: timeout) or closed its output (it died: crashed)."""
-        died = self._eof
-        self._stop()
-        if died:
-            return Execution(Status.CRASHED, error="SBCL exited (an exit call, or heap or stack "
-                                                   "exhausted beyond recovery)")
-        return Execution(Status.TIMEOUT, error=f"killed after the {limits.timeout:g}s limit")
-
-    def _reply(self, nonce: str, deadline: float) -> tuple[str, ...] | None:
+    def _lines(self, nonce: str, deadline: float) -> tuple[str, ...] | None:
         """Read lines until `NONCE STATUS` and the four lines after it; None on EOF or deadline."""
         lines: list[str] = []
         status = None
         while len(lines) < 4:
-            line = self._readline(deadline)
+            line = self.read_line(deadline)
             if line is None:
                 return None
             if status is None:
@@ -120,20 +145,6 @@ class LispInterpreter:
             else:
                 lines.append(_unescape(line))
         return (status, *lines)  # type: ignore[return-value]
-
-    def _readline(self, deadline: float) -> str | None:
-        fd = self._proc.stdout.fileno()  # type: ignore[union-attr]
-        while b"\n" not in self._pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                return None
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                self._eof = True
-                return None
-            self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        return line.decode("utf-8", "replace")
 
 
 def _unescape(text: str) -> str:

@@ -5,6 +5,10 @@ The answer is the first numeric binding of the query's variables (`total(X)` →
 GSM8K-Prolog solutions are often written. The in-worker side (`PrologInterpreter`) loads
 interpreters/prolog/harness.pl once; each program then loads into a fresh temporary module with a
 time limit, an inference limit and a stack limit, and `halt` throws instead of ending the worker.
+
+Number literals (for the hard-coding check, SWI-Prolog 9): `%` and `/* */` comments; '…', "…", `…`
+quotes; `0'c` character codes; `0x48`, `0o110`, `0b1001000`, `36'20` radix, `144r2` rationals,
+floats, `1_000` and `1 000` digit groups.
 """
 from __future__ import annotations
 
@@ -13,12 +17,54 @@ import re
 import shutil
 from ctypes import POINTER, byref, c_char_p, c_size_t, c_uint, c_int, string_at
 
-from lowres_rl.languages.base import Language
+from lowres_rl.languages.base import BaseInterpreter, Language
 from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
+from lowres_rl.languages.numerals import Literal, Number, NumberSyntax, decimal, integer, ratio
+from lowres_rl.languages.recipe import Recipe, camel, infix, variables
 from lowres_rl.languages.resources import resource
 
 _QUERY_PREFIX = re.compile(r"^\s*\?-\s*")
 _TEMP_MODULE = re.compile(r"'tmp-\d+-\d+':")  # the per-program module's name, noise to a reader
+_ESCAPES = {"n": 10, "t": 9, "r": 13, "\\": 92, "'": 39, '"': 34, "`": 96, "s": 32, "e": 27, "0": 0}
+
+# Number literals, for the hard-coding check (see lowres_rl.languages.numerals).
+_LITERALS = re.compile(r"""
+    (?>(?: %[^\n]* | /\*[\s\S]*?(?:\*/|\Z)
+         | '(?:[^'\\]|''|\\[\s\S])*'? | "(?:[^"\\]|""|\\[\s\S])*"? | `(?:[^`\\]|``|\\[\s\S])*`?
+         | [^\W\d]\w* | [^0-9] )*)
+    (?: (?P<char> 0'(?:\\[\s\S]|''|[\s\S]) )
+      | (?P<based> 0[xX][0-9a-fA-F_]+ | 0[oO][0-7_]+ | 0[bB][01_]+ | (?P<radix>\d{1,2})'[0-9a-zA-Z_]+ )
+      | (?P<ratio> \d+r\d+ )
+      | (?P<float> \d+\.\d+(?:[eE][-+]?\d+)?(?:Inf|NaN)? | \d+[eE][-+]?\d+ )
+      | (?P<int> \d+(?:(?:_\s*|[ ])\d+)* ) )?
+""", re.VERBOSE)
+
+
+def _literal(m: re.Match) -> Literal | None:
+    kind = m.lastgroup
+    if kind is None:
+        return None
+    text = m.group(kind if kind != "radix" else "based")
+    value: Number | None = None
+    if kind == "int":
+        value = integer(text)
+    elif kind == "char":
+        body = text[2:]
+        if body.startswith("\\"):
+            value = _ESCAPES.get(body[1])
+        else:
+            value = ord(body[0])
+    elif kind == "based" or kind == "radix":
+        if m.group("radix"):
+            base = int(m.group("radix"))
+            value = integer(text.split("'", 1)[1], base) if 2 <= base <= 36 else None
+        else:
+            value = integer(text[2:], {"x": 16, "o": 8, "b": 2}[text[1].lower()])
+    elif kind == "ratio":
+        value = ratio(*text.split("r"))
+    elif kind == "float":
+        value = None if text.endswith(("Inf", "NaN")) else decimal(text)
+    return None if value is None else Literal(m.end() - len(text), m.end(), value, kind == "float")
 
 
 class Prolog(Language):
@@ -27,6 +73,7 @@ class Prolog(Language):
     default_query = "solve(X)"
     extension = ".pl"
     requires = {"swipl": "install SWI-Prolog (Debian/Ubuntu: apt-get install swi-prolog-nox)"}
+    number_syntax = NumberSyntax(_LITERALS, _literal, ratio="{}r{}")
 
     def normalize_query(self, query: str) -> str:
         """`?- total(X).` → `total(X)`: the prompt's query block tolerates both decorations."""
@@ -35,8 +82,11 @@ class Prolog(Language):
     def interpreter(self, limits: Limits) -> Interpreter:
         return PrologInterpreter()
 
+    def synthetic(self, recipe: Recipe) -> str:
+        return program(recipe)
 
-class PrologInterpreter:
+
+class PrologInterpreter(BaseInterpreter):
     """pyswip in this (worker) process. The code and the query reach the harness as Prolog strings
     built through SWI-Prolog's C interface: no model-written text is ever spliced into a goal, and
     no file is written (writing two files per program cost more than running it)."""
@@ -87,3 +137,21 @@ def _quote(path: str) -> str:
     return path.replace("\\", "\\\\").replace("'", "\\'")
 
 
+def program(recipe: Recipe) -> str:
+    """A reference program for a synthetic problem: solve/1, inline, as facts and a rule, or with
+    helper predicates."""
+    head: list[str] = []
+    if recipe.style == "facts":
+        head = [f"{n}({v})." for n, v in recipe.given]
+        goals = [f"{n}({camel(n)})" for n, _ in recipe.given]
+    else:
+        goals = [f"{camel(n)} = {v}" for n, v in recipe.given]
+    for i, (n, e) in enumerate(recipe.steps, start=1):
+        out = "X" if i == len(recipe.steps) else camel(n)
+        if recipe.style == "helper":
+            args = [camel(v) for v in variables(e)]
+            head.append(f"compute_{n}({', '.join(args + ['R'])}) :- R is {infix(e, camel)}.")
+            goals.append(f"compute_{n}({', '.join(args + [out])})")
+        else:
+            goals.append(f"{out} is {infix(e, camel)}")
+    return "\n".join(head + ["solve(X) :-\n    " + ",\n    ".join(goals) + "."]) + "\n"

@@ -11,9 +11,11 @@ Usage::
 
 Each template draws names, items and numbers from ``random.Random(seed)`` and
 describes its arithmetic as a few named steps.  The same steps give the gold
-answer (evaluated in Python), GSM8K-style reasoning, and Prolog, Common Lisp
-and Hy programs that recompute the answer from the problem's numbers: their
-default query (Prolog ``solve(X)``, Lisp/Hy ``(solve)``) yields the gold answer.
+answer (evaluated in Python), GSM8K-style reasoning, and a program in each
+language that writes one (``Language.synthetic``, from a lowres_rl.languages.recipe
+``Recipe``: Prolog, Common Lisp and Hy built in) recomputing the answer from the
+problem's numbers: its default query (Prolog ``solve(X)``, Lisp/Hy ``(solve)``)
+yields the gold answer.
 Numbers are chosen so every division is exact and every result non-negative.
 
 Each template also names one classic slip (an operator misread in one step: adding the discount
@@ -23,14 +25,16 @@ offline demo's warm-up data that GRPO has to learn away (lowres_rl.offline.demo)
 """
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence
 
-Expr = Union[str, int, tuple]  # variable name, integer literal, or (op, left, right)
+from lowres_rl.languages import Language, PluginError, available_languages, get_language
+from lowres_rl.languages.recipe import Expr, Recipe, infix
 _PY_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
 
 NAMES = ("Ava", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines",
@@ -46,7 +50,8 @@ PARCELS = ("gift bags", "parcels", "jars of jam", "crates of pears", "care packa
 class Problem:
     """One word problem: question, gold answer, template and reference code.
 
-    ``solutions`` maps "prolog", "lisp" and "hy" to program code whose default
+    ``solutions`` maps each language that writes reference programs ("prolog",
+    "lisp" and "hy" built in) to program code whose default
     query computes ``answer``; ``reasoning`` is the GSM8K-style worked text;
     ``mistakes`` maps the same languages to the program with the template's slip,
     whose answer is ``mistake_answer`` (never equal to ``answer``).
@@ -187,40 +192,6 @@ _BUILDERS: dict[str, Callable[[random.Random], _Spec]] = {
 TEMPLATES: tuple[str, ...] = tuple(_BUILDERS)
 
 
-def _camel(name: str) -> str:
-    """Prolog variable name for a snake_case name."""
-    return "".join(p.capitalize() for p in name.split("_"))
-
-
-def _sym(name: str) -> str:
-    """Lisp/Hy symbol (kebab-case) for a snake_case name."""
-    return name.replace("_", "-")
-
-
-def _vars(e: Expr) -> list[str]:
-    """Variable names used by an expression, in first-use order."""
-    if isinstance(e, tuple):
-        return list(dict.fromkeys(_vars(e[1]) + _vars(e[2])))
-    return [e] if isinstance(e, str) else []
-
-
-def _infix(e: Expr, leaf: Callable[[str], str], div: str = "//", top: bool = True) -> str:
-    """Render an expression infix (Prolog syntax, or reasoning text with ``div="/"``)."""
-    if not isinstance(e, tuple):
-        return leaf(e) if isinstance(e, str) else str(e)
-    op = div if e[0] == "//" else e[0]
-    body = f"{_infix(e[1], leaf, div, False)} {op} {_infix(e[2], leaf, div, False)}"
-    return body if top else f"({body})"
-
-
-def _prefix(e: Expr, leaf: Callable[[str], str], div: str) -> str:
-    """Render an expression as an s-expression; ``div`` spells integer division."""
-    if not isinstance(e, tuple):
-        return leaf(e) if isinstance(e, str) else str(e)
-    op = div if e[0] == "//" else e[0]
-    return f"({op} {_prefix(e[1], leaf, div)} {_prefix(e[2], leaf, div)})"
-
-
 def _evaluate(spec: _Spec, strict: bool = True) -> dict[str, int]:
     """Evaluate the steps in Python; `strict` rejects inexact division or negatives (a slipped
     program may well produce either)."""
@@ -250,67 +221,23 @@ def _slipped(spec: _Spec) -> _Spec:
     return replace(spec, steps=steps)
 
 
-def _prolog(spec: _Spec) -> str:
-    """Prolog program defining solve/1 (inline, facts + rule, or helper predicates)."""
-    head: list[str] = []
-    if spec.style == "facts":
-        head = [f"{n}({v})." for n, v in spec.given]
-        goals = [f"{n}({_camel(n)})" for n, _ in spec.given]
-    else:
-        goals = [f"{_camel(n)} = {v}" for n, v in spec.given]
-    for i, (n, e) in enumerate(spec.steps, start=1):
-        out = "X" if i == len(spec.steps) else _camel(n)
-        if spec.style == "helper":
-            args = [_camel(v) for v in _vars(e)]
-            head.append(f"compute_{n}({', '.join(args + ['R'])}) :- R is {_infix(e, _camel)}.")
-            goals.append(f"compute_{n}({', '.join(args + [out])})")
-        else:
-            goals.append(f"{out} is {_infix(e, _camel)}")
-    return "\n".join(head + ["solve(X) :-\n    " + ",\n    ".join(goals) + "."]) + "\n"
-
-
-def _lisp(spec: _Spec) -> str:
-    """Common Lisp program defining (solve) with let* plus defparameter/helpers."""
-    facts, given = spec.style == "facts", dict(spec.given)
-
-    def leaf(n: str) -> str:
-        return f"*{_sym(n)}*" if facts and n in given else _sym(n)
-
-    head = [f"(defparameter *{_sym(n)}* {v})" for n, v in spec.given] if facts else []
-    binds = [] if facts else [f"({_sym(n)} {v})" for n, v in spec.given]
-    for n, e in spec.steps:
-        if spec.style == "helper":
-            params = " ".join(map(_sym, _vars(e)))
-            head.append(f"(defun compute-{_sym(n)} ({params})\n  {_prefix(e, _sym, 'floor')})")
-            binds.append(f"({_sym(n)} (compute-{_sym(n)} {params}))")
-        else:
-            binds.append(f"({_sym(n)} {_prefix(e, leaf, 'floor')})")
-    body = "\n         ".join(binds)
-    result = _sym(spec.steps[-1][0])
-    return "\n".join(head + [f"(defun solve ()\n  (let* ({body})\n    {result}))"]) + "\n"
-
-
-def _hy(spec: _Spec) -> str:
-    """Hy program defining (solve) with setv or let, globals or helper defns."""
-    result = _sym(spec.steps[-1][0])
-    if spec.style == "facts":
-        head = [f"(setv {_sym(n)} {v})" for n, v in spec.given]
-        pairs = " ".join(f"{_sym(n)} {_prefix(e, _sym, '//')}" for n, e in spec.steps)
-        return "\n".join(head + [f"(defn solve []\n  (let [{pairs}]\n    {result}))"]) + "\n"
-    head, lines = [], [f"(setv {_sym(n)} {v})" for n, v in spec.given]
-    for n, e in spec.steps:
-        if spec.style == "helper":
-            params = " ".join(map(_sym, _vars(e)))
-            head.append(f"(defn compute-{_sym(n)} [{params}]\n  {_prefix(e, _sym, '//')})")
-            lines.append(f"(setv {_sym(n)} (compute-{_sym(n)} {params}))")
-        else:
-            lines.append(f"(setv {_sym(n)} {_prefix(e, _sym, '//')})")
-    body = "\n  ".join(lines + [result])
-    return "\n".join(head + [f"(defn solve []\n  {body})"]) + "\n"
+@functools.cache
+def _languages() -> tuple[Language, ...]:
+    """Every registered language that loads (a broken plugin is left out, never fatal here)."""
+    found = []
+    for name in available_languages():
+        try:
+            found.append(get_language(name))
+        except PluginError:
+            continue
+    return tuple(found)
 
 
 def _programs(spec: _Spec) -> dict[str, str]:
-    return {"prolog": _prolog(spec), "lisp": _lisp(spec), "hy": _hy(spec)}
+    """Each language's reference program for the spec (`Language.synthetic`), by language name."""
+    recipe = Recipe(spec.given, spec.steps, spec.style)
+    written = {language.name: language.synthetic(recipe) for language in _languages()}
+    return {name: code for name, code in written.items() if code is not None}
 
 
 def _build(template: str, rng: random.Random) -> Problem:
@@ -325,7 +252,7 @@ def _build(template: str, rng: random.Random) -> Problem:
         if wrong != answer:
             break
     reasoning = "\n".join(
-        f"{n.replace('_', ' ').capitalize()}: {_infix(e, lambda v: str(env[v]), '/')} = {env[n]}"
+        f"{n.replace('_', ' ').capitalize()}: {infix(e, lambda v: str(env[v]), '/')} = {env[n]}"
         for n, e in spec.steps)
     return Problem(spec.question, str(answer), template, _programs(spec), reasoning,
                    mistakes=_programs(slipped), mistake_answer=str(wrong))

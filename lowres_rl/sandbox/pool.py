@@ -28,26 +28,24 @@ import logging
 import os
 import secrets
 import selectors
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import weakref
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 import lowres_rl.sandbox.cgroups as cgroups
 from lowres_rl.languages.base import Language
 from lowres_rl.languages.contract import Execution, Limits, Status
+from lowres_rl.sandbox.process import kill, spawn
 from lowres_rl.sandbox.protocol import FrameBuffer, Outbox, encode
 
 log = logging.getLogger(__name__)
 
-GRACE = 0.5             # seconds past the limit before the worker is killed (in-interpreter limits act first)
+GRACE = Language.kill_grace  # seconds past the limit before a worker is killed, unless its language says
 START_TIMEOUT = 60.0    # seconds a new worker may take to import its interpreter
 RECYCLE_AFTER = 2000    # programs per worker before it is replaced (bounds leaks and tampering)
 MAX_START_FAILURES = 3  # consecutive workers that die before ready: the language is broken
@@ -78,10 +76,10 @@ class _Worker:
         """The job the worker is running, if any."""
         return self.jobs[0] if self.jobs else None
 
-    def begin(self, limits: Limits) -> None:
+    def begin(self, limits: Limits, grace: float) -> None:
         """The first queued job starts now: its clock runs from here."""
         self.began = time.monotonic()
-        self.deadline = self.began + limits.timeout + GRACE
+        self.deadline = self.began + limits.timeout + grace
 
 
 class Pool:
@@ -95,6 +93,7 @@ class Pool:
 
         self.spec = language_spec(language)
         self.name = language.name
+        self.grace = language.kill_grace
         self.limits = limits
         self.size = pool_size(workers)  # this rank's share of the CPUs it may use (lowres_rl.sandbox.cpus)
         self.recycle_after = recycle_after
@@ -182,7 +181,7 @@ class Pool:
         worker.jobs.append(index)
         worker.ids.append(request_id)
         if len(worker.jobs) == 1:
-            worker.begin(self._limits)
+            worker.begin(self._limits, self.grace)
 
     def _send(self, worker: _Worker, data: bytes = b"") -> bool:
         """Write `data` (after what the worker's pipe has not taken yet) as far as the pipe takes
@@ -291,7 +290,7 @@ class Pool:
         results[worker.jobs.popleft()] = execution
         worker.ids.popleft()
         if worker.jobs:
-            worker.begin(self._limits)
+            worker.begin(self._limits, self.grace)
 
     def _fail_pending(self, pending: deque, results: list[Execution | None]) -> None:
         note = f"{self.name} workers fail to start: {self._last_start_error}"
@@ -306,10 +305,8 @@ class Pool:
         workdir = tempfile.mkdtemp(prefix=f"lowres-{self.name}-")
         log_file = open(os.path.join(workdir, "worker.log"), "wb")
         command = [*self._wrapper(workdir), sys.executable, "-m", "lowres_rl.sandbox.worker"]
-        proc = _SPAWNER.submit(
-            subprocess.Popen, command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
-            cwd=workdir, env=worker_environment(workdir), start_new_session=True, bufsize=0,
-        ).result()
+        proc = spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
+                     cwd=workdir, env=worker_environment(workdir), start_new_session=True, bufsize=0)
         log_file.close()
         for stream in (proc.stdin, proc.stdout):
             os.set_blocking(stream.fileno(), False)  # type: ignore[union-attr]
@@ -342,7 +339,7 @@ class Pool:
         self._watch_writes(worker, False)
         self._selector.unregister(worker.proc.stdout)
         self._workers.remove(worker)
-        _kill(worker)
+        kill(worker.proc, worker.workdir)
         self._pending.extendleft(reversed(worker.jobs))
         worker.jobs.clear()
         worker.ids.clear()
@@ -360,29 +357,7 @@ class Pool:
         self.close()
 
 
-def _kill(worker: _Worker) -> None:
-    try:
-        os.killpg(worker.proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    cgroups.kill_worker(worker.workdir)  # what left the process group (setsid) but not the cgroup
-    for stream in (worker.proc.stdin, worker.proc.stdout):
-        try:
-            stream.close()  # type: ignore[union-attr]
-        except OSError:
-            pass
-    worker.proc.wait()
-    shutil.rmtree(worker.workdir, ignore_errors=True)
-
-
 _live_pools: "weakref.WeakSet[Pool]" = weakref.WeakSet()
-
-# Every worker is started from this one long-lived thread. A sandbox layer may tie the worker's
-# life to its parent (bwrap --die-with-parent, i.e. PR_SET_PDEATHSIG), and Linux counts the
-# *thread* that forked as the parent: a worker started from a short-lived thread (a grader's
-# per-language thread, an async reward function) would be killed when that thread ends.
-_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lowres-spawner")
-
 
 _hooked = False
 

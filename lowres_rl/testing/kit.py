@@ -9,8 +9,8 @@
 
 A language's author supplies `LanguageSamples`: a handful of tiny programs (a correct one with its
 answer, a syntax error, a runtime error, an endless loop, an exit call, a definition and a use of
-it). The kit runs them through `Language.parse` and `Language.run`, in real sandbox workers, and
-checks what every language must do (CHECKS, in order):
+it). The kit extracts them from responses (lowres_rl.grading.response), runs them in real sandbox
+workers (lowres_rl.sandbox.run) and checks what every language must do (CHECKS, in order):
 
     declaration    name, fences and default query are set; required programs are on PATH
     parse          a well-formed <reasoning>/<code>/<query> response yields the code and query
@@ -24,16 +24,14 @@ checks what every language must do (CHECKS, in order):
     batch_order    a mixed batch comes back one Execution per program, in input order
     prompt         the prompt file loads and each worked example runs to the answer it reasons to
 
-Built-in languages' samples are BUILTIN_SAMPLES; a plugin registers its own under the entry-point
-group `lowres_rl.samples` (see docs/adding-a-language.md). The kit runs a fresh instance of the
-language with its own worker pool and closes it afterwards.
+The samples are lowres_rl.testing.samples' (BUILTIN_SAMPLES, or a plugin's entry point), the
+results lowres_rl.testing.report's. The kit runs a fresh instance of the language with its own
+worker pool and closes it afterwards.
 """
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from dataclasses import dataclass
 from typing import Callable
 
 from lowres_rl.languages import (
@@ -41,157 +39,16 @@ from lowres_rl.languages import (
 )
 import lowres_rl.sandbox as sandbox
 from lowres_rl.grading.formats import extract_program
+from lowres_rl.testing.report import CheckResult, Report, describe, first_line, reasoned_answer, same_answer
+from lowres_rl.testing.samples import BUILTIN_SAMPLES, SAMPLES_GROUP, LanguageSamples, SamplesError, find_samples
 
-SAMPLES_GROUP = "lowres_rl.samples"
+__all__ = ["BUILTIN_SAMPLES", "CHECKS", "SAMPLES_GROUP", "CheckResult", "LanguageSamples", "Report", "SamplesError",
+           "check_language", "find_samples", "reasoned_answer", "same_answer"]
+
 SLACK = 1.0  # seconds past the limit an endless loop may take to come back as `timeout`
 
 CHECKS = ("declaration", "parse", "correct", "syntax_error", "runtime_error", "no_answer", "timeout",
           "exit_call", "isolation", "batch_order", "prompt")
-
-
-@dataclass(frozen=True)
-class LanguageSamples:
-    """Tiny programs in one language, for the kit. Each is code run with the default query, except
-    `correct`, which also names its query (None: the default) and the answer it must produce.
-
-    `define` must run to `ok` on its own; `use_definition` must need what `define` defines (and
-    `define + "\\n" + use_definition` must run to `ok`, which shows it fails for that reason only).
-    `no_answer` is None for languages where every value is an answer (Lisp, Hy)."""
-
-    correct: tuple[str, str | None, str]
-    syntax_error: str
-    runtime_error: str
-    infinite_loop: str
-    exit_call: str
-    define: str
-    use_definition: str
-    no_answer: str | None = None
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.correct, tuple) and len(self.correct) == 3
-                and isinstance(self.correct[0], str) and isinstance(self.correct[2], str)
-                and (self.correct[1] is None or isinstance(self.correct[1], str))):
-            raise TypeError("LanguageSamples.correct must be (code, query or None, expected answer as text)")
-        for name in ("syntax_error", "runtime_error", "infinite_loop", "exit_call", "define", "use_definition"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
-                raise TypeError(f"LanguageSamples.{name} must be non-empty code")
-
-
-BUILTIN_SAMPLES: dict[str, LanguageSamples] = {
-    "prolog": LanguageSamples(
-        correct=("price(12).\ncount(3).\ntotal(T) :- price(P), count(C), T is P * C + 6.", "total(T)", "42"),
-        syntax_error="solve(X) :- X is 6 * .",
-        runtime_error="solve(X) :- X is foo + 1.",
-        no_answer="solve(X) :- fail.",
-        infinite_loop="spin(X) :- spin(X).\nsolve(X) :- spin(X).",
-        exit_call="solve(X) :- X = 1, halt.",
-        define="helper(42).\nsolve(X) :- helper(X).",
-        use_definition="solve(X) :- helper(X).",
-    ),
-    "lisp": LanguageSamples(
-        correct=("(defun total-cost ()\n  (let* ((price 12) (count 3))\n    (+ (* price count) 6)))",
-                 "(total-cost)", "42"),
-        syntax_error="(defun solve () (* 6 7)",
-        runtime_error='(defun solve () (+ 1 "a"))',
-        infinite_loop="(defun solve () (loop))",
-        exit_call="(defun solve () (sb-ext:exit))",
-        define="(defun helper () 42)\n(defun solve () (helper))",
-        use_definition="(defun solve () (helper))",
-    ),
-    "hy": LanguageSamples(
-        correct=("(defn total-cost []\n  (setv price 12 count 3)\n  (+ (* price count) 6))", "(total-cost)", "42"),
-        syntax_error="(defn solve [] (* 6 7)",
-        runtime_error='(defn solve [] (+ 1 "a"))',
-        infinite_loop="(defn solve [] (while True (setv x 1)))",
-        exit_call="(import sys)\n(defn solve [] (sys.exit 1))",
-        define="(defn helper [] 42)\n(defn solve [] (helper))",
-        use_definition="(defn solve [] (helper))",
-    ),
-}
-
-
-class SamplesError(LookupError):
-    """No usable conformance samples for a language; the message says why and how to add them."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def find_samples(name: str) -> LanguageSamples:
-    """The samples for language `name`: BUILTIN_SAMPLES, else the `lowres_rl.samples` entry point
-    of that name (a `module:ATTRIBUTE` naming a LanguageSamples, or a function returning one)."""
-    if name in BUILTIN_SAMPLES:
-        return BUILTIN_SAMPLES[name]
-    points = [ep for ep in entry_points(group=SAMPLES_GROUP) if ep.name == name]
-    if not points:
-        raise SamplesError(
-            f"no conformance samples for language {name!r}: register a LanguageSamples in the plugin's "
-            f"pyproject.toml, [project.entry-points.\"{SAMPLES_GROUP}\"] {name} = \"your_module:SAMPLES\" "
-            f"(see docs/adding-a-language.md), or call lowres_rl.testing.kit.check_language with samples=")
-    try:
-        samples = points[0].load()
-        if callable(samples) and not isinstance(samples, LanguageSamples):
-            samples = samples()
-    except Exception as exc:
-        raise SamplesError(f"failed to load conformance samples {name!r} ({points[0].value}): "
-                           f"{type(exc).__name__}: {exc}") from exc
-    if not isinstance(samples, LanguageSamples):
-        raise SamplesError(f"conformance samples {name!r} ({points[0].value}) is a "
-                           f"{type(samples).__name__}, not a lowres_rl.testing.kit.LanguageSamples")
-    return samples
-
-
-# -- results -------------------------------------------------------------------------------------
-
-@dataclass
-class CheckResult:
-    """One check: `outcome` is "pass", "fail" or "skip"; `reason` says what was seen."""
-
-    name: str
-    outcome: str
-    reason: str
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.outcome != "fail"
-
-
-@dataclass
-class Report:
-    """Every check's result for one language. `passed` is true when none failed."""
-
-    language: str
-    spec: str
-    limits: Limits
-    workers: int
-    results: list[CheckResult] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if not r.passed]
-
-    def __getitem__(self, name: str) -> CheckResult:
-        for result in self.results:
-            if result.name == name:
-                return result
-        raise KeyError(f"no check named {name!r}; checks: {', '.join(r.name for r in self.results)}")
-
-    def __str__(self) -> str:
-        lines = [f"conformance of language {self.language!r} ({self.spec}): "
-                 f"time limit {self.limits.timeout:g}s, {self.workers} workers"]
-        width = max((len(r.name) for r in self.results), default=0)
-        for r in self.results:
-            lines.append(f"  {r.outcome.upper():4}  {r.name:<{width}}  {r.reason}  ({r.seconds:.2f}s)")
-        counts = {o: sum(r.outcome == o for r in self.results) for o in ("pass", "fail", "skip")}
-        verdict = "conforms" if self.passed else "DOES NOT conform"
-        lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped: "
-                     f"{self.language} {verdict}")
-        return "\n".join(lines)
 
 
 class _Failed(Exception):
@@ -225,7 +82,7 @@ class _Kit:
         """Fail unless `execution` has one of `statuses` (and `answer`, when given)."""
         if execution.status not in statuses or (answer is not None and not same_answer(execution.answer, answer)):
             wanted = " or ".join(sorted(s.value for s in statuses)) + (f" with answer {answer!r}" if answer else "")
-            raise _Failed(f"{what}: expected {wanted}, got {_describe(execution)}")
+            raise _Failed(f"{what}: expected {wanted}, got {describe(execution)}")
         if execution.status is not Status.OK and execution.answer is not None:
             raise _Failed(f"{what}: status {execution.status.value} but an answer {execution.answer!r} (must be None)")
 
@@ -279,7 +136,7 @@ class _Kit:
             raise _Skipped(f"no sample (samples.{status.value} is None: the language has no such status)")
         execution = self.one(sample)
         self.expect(f"the {status.value} sample", execution, {status})
-        return f"{status.value}: {_first_line(execution.error) or '(no error text)'}"
+        return f"{status.value}: {first_line(execution.error) or '(no error text)'}"
 
     def check_syntax_error(self) -> str:
         return self._status_check(self.samples.syntax_error, Status.SYNTAX_ERROR)
@@ -306,9 +163,9 @@ class _Kit:
     def check_exit_call(self) -> str:
         execution = self.one(self.samples.exit_call)
         if execution.status in (Status.OK, Status.NO_PROGRAM):
-            raise _Failed(f"the exit call: expected a status other than ok, got {_describe(execution)}")
+            raise _Failed(f"the exit call: expected a status other than ok, got {describe(execution)}")
         self.next_program_works("the exit call")
-        return f"{execution.status.value} ({_first_line(execution.error) or 'no error text'}); next program ok"
+        return f"{execution.status.value} ({first_line(execution.error) or 'no error text'}); next program ok"
 
     def check_isolation(self) -> str:
         s = self.samples
@@ -316,10 +173,10 @@ class _Kit:
         after = self.one(s.use_definition)
         if after.status is Status.OK:
             raise _Failed(f"a definition leaked: use_definition, run after define on the same worker, "
-                          f"gave {_describe(after)}; it must not see the earlier program's definition")
+                          f"gave {describe(after)}; it must not see the earlier program's definition")
         self.expect("define + use_definition as one program (control)",
                     self.one(f"{s.define}\n{s.use_definition}"), {Status.OK})
-        return f"after define, use_definition gives {after.status.value}: {_first_line(after.error)}"
+        return f"after define, use_definition gives {after.status.value}: {first_line(after.error)}"
 
     def check_batch_order(self) -> str:
         s = self.samples
@@ -364,7 +221,7 @@ class _Kit:
             expected = reasoned_answer(example.reasoning)
             if got.status is not Status.OK or (expected is not None and not same_answer(got.answer, expected)):
                 wrong.append(f"example {number}: expected ok{f' with answer {expected}' if expected else ''}, "
-                             f"got {_describe(got)}")
+                             f"got {describe(got)}")
         if wrong:
             raise _Failed(f"{path.name}: {'; '.join(wrong)}")
         return f"{path.name}: '{spec.title}', {len(spec.examples)} worked examples, each runs to its answer"
@@ -405,43 +262,3 @@ def check_language(language: Language | str, samples: LanguageSamples | None = N
     finally:
         sandbox.close(fresh)
     return report
-
-
-# -- helpers -------------------------------------------------------------------------------------
-
-_NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
-_LAST_EQUALS = re.compile(rf"=\s*\$?\s*({_NUMBER})")
-
-
-def reasoned_answer(reasoning: str) -> str | None:
-    """The answer a worked example's reasoning arrives at: the number after its last `=`
-    (`Left: 480 − 96 = 384.` → `384`); None when the reasoning has no `= <number>`."""
-    found = _LAST_EQUALS.findall(reasoning)
-    return found[-1].replace(",", "") if found else None
-
-
-def same_answer(got: str | None, expected: str) -> bool:
-    """Equal as text, or as numbers (`16.5` and `16.50`, `59.0` and `59`)."""
-    if got is None:
-        return False
-    if got.strip() == expected.strip():
-        return True
-    try:
-        a, b = float(got), float(expected.replace(",", ""))
-    except ValueError:
-        return False
-    return abs(a - b) <= 1e-9 * max(1.0, abs(b))
-
-
-def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= 120 else line[:117] + "..."
-
-
-def _describe(execution: Execution) -> str:
-    parts = [execution.status.value]
-    if execution.answer is not None:
-        parts.append(f"answer {execution.answer!r}")
-    if execution.error:
-        parts.append(f"error {_first_line(execution.error)!r}")
-    return ", ".join(parts)

@@ -2,9 +2,10 @@
 ;;;;
 ;;;; Request on stdin:  a line `NONCE SECONDS HEAP-MB MAX-OUTPUT CODE-BYTES QUERY-BYTES`, then
 ;;;;                    CODE-BYTES bytes of code and QUERY-BYTES bytes of query (UTF-8).
-;;;; Reply on stdout:   a line `NONCE STATUS KIND ANSWER-BYTES OUTPUT-BYTES ERROR-BYTES`, then
-;;;;                    the answer, output and error bytes. KIND is `number` (the answer is a
-;;;;                    real number as Guile writes it), `value` (any other value, written) or `none`.
+;;;; Reply on stdout:   a line `NONCE` and the byte counts of five fields, then the fields:
+;;;;                    STATUS, KIND, ANSWER, OUTPUT, ERROR (lowres_rl.languages.pipe's framing:
+;;;;                    length-prefixed, nothing escaped). KIND is `number` (the answer is a real
+;;;;                    number as Guile writes it), `value` (any other value, written) or `none`.
 ;;;;
 ;;;; This process never evaluates a program: it forks a child per program, and the child reads,
 ;;;; evaluates and replies through a pipe, then ends. Whatever a program defines, mutates or
@@ -157,26 +158,22 @@
         (setrlimit 'cpu cpu (+ cpu 1)))
       (let-values (((port contents) (capped-output max-output)))
         (let-values (((status kind answer error) (evaluate code query heap-mb port)))
-          (let ((answer (utf8 answer)) (output (contents)) (error (utf8 error)))
-            (put-bytevector out (utf8 (format #f "~a ~a ~a ~a ~a\n" status kind
-                                              (bytevector-length answer) (bytevector-length output)
-                                              (bytevector-length error))))
-            (for-each (lambda (bv) (put-bytevector out bv)) (list answer output error))
-            (force-output out)))))
+          (put-bytevector out (framed (list (utf8 status) (utf8 kind) (utf8 answer) (contents) (utf8 error))))
+          (force-output out))))
     (lambda _ #f))
   (primitive-_exit 0))
 
 ;;; The server: fork, collect, reply ---------------------------------------------------------
 
 (define (complete-reply bytes)
-  "BYTES if they hold a whole reply (header line plus the three fields), else #f."
+  "BYTES if they hold a whole reply (header line plus the five fields), else #f."
   (let ((newline (let loop ((i 0))
                    (cond ((= i (bytevector-length bytes)) #f)
                          ((= (bytevector-u8-ref bytes i) 10) i)
                          (else (loop (+ i 1)))))))
     (and newline
          (let* ((fields (string-split (utf8->string (subbytevector bytes 0 newline)) #\space))
-                (sizes (and (= (length fields) 5) (map string->number (cddr fields)))))
+                (sizes (and (= (length fields) 5) (map string->number fields))))
            (and sizes (every integer? sizes)
                 (= (bytevector-length bytes) (+ newline 1 (apply + sizes)))
                 bytes)))))
@@ -201,9 +198,15 @@
     (bytevector-copy! bytes start part 0 (- end start))
     part))
 
+(define (framed fields)
+  "The byte counts of FIELDS (bytevectors) on a line, then the fields."
+  (bytevector-append*
+   (cons (utf8 (string-append (string-join (map (lambda (bv) (number->string (bytevector-length bv))) fields) " ")
+                              "\n"))
+         fields)))
+
 (define (failure-reply status error)
-  (let ((error (utf8 error)))
-    (bytevector-append* (list (utf8 (format #f "~a none 0 0 ~a\n" status (bytevector-length error))) error))))
+  (framed (list (utf8 status) (utf8 "none") #vu8() #vu8() (utf8 error))))
 
 (define (bytevector-append* parts)
   (let ((out (make-bytevector (apply + (map bytevector-length parts)))))
