@@ -249,7 +249,7 @@ def test_completions_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert evaluate.main(["--completions", str(source), "--output-dir", str(tmp_path)]) == 2
     assert f"{source}:2" in capsys.readouterr().err
     assert evaluate.main(["--completions", str(source), "--repair-turns", "1"]) == 2
-    assert "--repair-turns" in capsys.readouterr().err
+    assert "--repair_turns" in capsys.readouterr().err
 
 
 # -- (c) the pass@k estimator --------------------------------------------------------------------
