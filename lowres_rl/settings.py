@@ -128,8 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, nam
     for name in names:
         meta = dict(fields[name].metadata)
         default = (defaults or {}).get(name, fields[name].default)
-        text = (helps or {}).get(name, meta.pop("help"))
-        meta.pop("help", None)
+        text = meta.pop("help")
+        text = (helps or {}).get(name, text)
         if default is not None and "%(default)" not in text:
             text += " (default: %(default)s)"
         kind = _plain(hints[name])
