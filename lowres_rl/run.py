@@ -17,12 +17,8 @@ from lowres_rl.languages import (
     PluginError, Program, UnknownLanguageError, available_languages, get_language,
 )
 import lowres_rl.sandbox as sandbox
-<<<<<<< HEAD
 from lowres_rl.grading.formats import extract_program
-=======
-from lowres_rl.grading.response import extract_program
 from lowres_rl.settings import LIMITS, add_arguments, settings_from
->>>>>>> c6cd2b3 (One settings source: RunSettings (lowres_rl/settings.py) declares data, prompt, reward, limits and workers once; train's TrlParser reads it through TrainScriptArguments, run/grade/check/evaluate build their flags from its fields; evaluate split into sampling, model, repair, completions, records)
 
 
 def make_parser() -> argparse.ArgumentParser:
