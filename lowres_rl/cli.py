@@ -10,15 +10,13 @@
 
 Each subcommand is a module (`python -m lowres_rl.<name>` works the same; `tiny` is
 lowres_rl.offline.tiny).
-The flags several of them share (the per-program limits) are defined here once.
+The flags several of them share (data, prompt, limits, workers) are declared once, in
+lowres_rl.settings.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
-
-from lowres_rl.languages import Limits
 
 COMMANDS = {
     "run": "run one program or completion, print JSON",
@@ -31,27 +29,6 @@ COMMANDS = {
     "predict": "run-free outcome predictor: train, eval",
 }
 MODULES = {"tiny": "lowres_rl.offline.tiny"}  # commands whose module is not a top-level entry
-
-
-def add_limit_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--timeout, --memory-mb, --steps and --inferences: the per-program Limits."""
-    parser.add_argument("--timeout", type=float, default=Limits.timeout,
-                        help="wall-clock seconds per program (default %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
-                        help="interpreter heap per program, MB (default %(default)s)")
-    parser.add_argument("--steps", type=int, default=Limits.steps,
-                        help="Lisp and Hy work budget: loop iterations plus calls per program; past it the "
-                             "program is a timeout, stopped without a kill (default %(default)s)")
-    parser.add_argument("--inferences", type=int, default=Limits.inferences,
-                        help="Prolog work budget: inferences per program, likewise (default %(default)s)")
-
-
-def limits_from(args: argparse.Namespace) -> Limits:
-    """The Limits the flags of add_limit_arguments ask for; a ValueError naming the flag otherwise."""
-    try:
-        return Limits(timeout=args.timeout, memory_mb=args.memory_mb, steps=args.steps, inferences=args.inferences)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("Limits.memory_mb", "--memory-mb").replace("Limits.", "--")) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,23 +13,24 @@ import argparse
 import json
 import sys
 
-from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import (
     PluginError, Program, UnknownLanguageError, available_languages, get_language,
 )
 import lowres_rl.sandbox as sandbox
 from lowres_rl.grading.formats import extract_program
+from lowres_rl.settings import LIMITS, add_arguments, settings_from
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lowres_rl.run", description=__doc__.split("\n")[0])
     parser.add_argument("file", nargs="?", help="program (or completion) file; standard input when omitted")
-    parser.add_argument("--lang", help=f"language to run it in (installed: {', '.join(available_languages())})")
+    add_arguments(parser, ["lang"], defaults={"lang": None},
+                  helps={"lang": f"language to run it in (installed: {', '.join(available_languages())})"})
     parser.add_argument("--completion", action="store_true",
                         help="the input is a whole model response: parse out <code> and <query> first")
     parser.add_argument("--query", help="query to evaluate instead of the language's default "
                         "(Prolog `solve(X)`, Lisp and Hy `(solve)`) or the completion's own")
-    add_limit_arguments(parser)
+    add_arguments(parser, LIMITS)
     parser.add_argument("--info", action="store_true",
                         help="print the installed languages and the sandbox isolation level, then exit")
     return parser
@@ -51,10 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.lang:
         parser.error(f"--lang is required (one of: {', '.join(available_languages())})")
-    try:
-        limits = limits_from(args)
-    except ValueError as exc:
-        parser.error(str(exc))
+    limits = settings_from(args, parser).limits()
     try:
         language = get_language(args.lang)
     except (UnknownLanguageError, PluginError) as exc:

@@ -1,4 +1,4 @@
-"""Tests for lowres_rl.evaluation.main (with lowres_rl.evaluation.metrics, lowres_rl.evaluation.generation, lowres_rl.evaluation.plots):
+"""Tests for lowres_rl.evaluation (main, sampling, records, repair, completions, metrics, generation, plots):
 the whole command on a tiny offline model, exact figures over hand-written completions, the pass@k
 estimator against hand-computed values, the repair protocol with a scripted model, and `compare`.
 
@@ -15,6 +15,9 @@ from shared_paths import SHARED
 import lowres_rl.evaluation.compare as compare
 import lowres_rl.evaluation.main as evaluate
 import lowres_rl.evaluation.metrics as metrics
+import lowres_rl.evaluation.records as records
+from lowres_rl.evaluation.repair import repair
+from lowres_rl.evaluation.sampling import resolve_sampling
 from lowres_rl.evaluation.generation import Generation, Sampling
 from lowres_rl.evaluation.metrics import pass_at_k
 from lowres_rl import sandbox
@@ -131,9 +134,9 @@ def test_bad_setups_fail_fast_with_a_clear_message(tmp_path: Path, capsys: pytes
 
 def test_paper_protocol_settings() -> None:
     args = evaluate.make_parser().parse_args(["--protocol", "paper"])
-    assert evaluate.resolve_sampling(args) == Sampling(n=4, temperature=0.1, top_p=0.95, top_k=50,
+    assert resolve_sampling(args) == Sampling(n=4, temperature=0.1, top_p=0.95, top_k=50,
                                                        max_new_tokens=1024)
-    assert evaluate.resolve_sampling(evaluate.make_parser().parse_args([])) == Sampling()
+    assert resolve_sampling(evaluate.make_parser().parse_args([])) == Sampling()
 
 
 # -- (b) exact figures over hand-written completions ---------------------------------------------
@@ -246,7 +249,7 @@ def test_completions_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert evaluate.main(["--completions", str(source), "--output-dir", str(tmp_path)]) == 2
     assert f"{source}:2" in capsys.readouterr().err
     assert evaluate.main(["--completions", str(source), "--repair-turns", "1"]) == 2
-    assert "--repair-turns" in capsys.readouterr().err
+    assert "--repair_turns" in capsys.readouterr().err
 
 
 # -- (c) the pass@k estimator --------------------------------------------------------------------
@@ -315,13 +318,13 @@ def test_repair_turns_show_the_error_and_count_per_turn(tmp_path: Path) -> None:
                        "never asked"],
     })
     args = evaluate.make_parser().parse_args(["--workers", "1", "--repair-turns", "2"])
-    grader = evaluate.make_grader(args, "prolog")
+    grader = records.make_grader(args, "prolog")
     conversations = [[{"role": "user", "content": q}] for q in questions]
     outputs = model.generate(conversations, Sampling())
     grades = grader.grade([o[0].text for o in outputs], ["5", "20"], "prolog", questions)
-    problems = [evaluate.problem_record(i, q, g, [evaluate.sample_record(o[0].text, grade, 5)])
+    problems = [records.problem_record(i, q, g, [records.sample_record(o[0].text, grade, 5)])
                 for i, (q, g, o, grade) in enumerate(zip(questions, ["5", "20"], outputs, grades))]
-    evaluate.repair(model, grader, "prolog", conversations, problems, Sampling(), turns=2)
+    repair(model, grader, "prolog", conversations, problems, Sampling(), turns=2)
 
     assert len(model.calls) == 2  # turn 1 repairs Q1 only; turn 2 finds nothing left to repair
     [chat] = model.calls[1]

@@ -3,7 +3,7 @@
     python -m lowres_rl.evaluate compare outputs/eval-base outputs/eval-grpo --labels base,grpo
 
 Prints every figure of every language for both runs with the difference (B - A) in percentage
-points, and writes compare.png (into --output-dir, or RUN_B's directory).
+points, and writes compare.png (into --output_dir, or RUN_B's directory).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_a", help="the first run: its output directory or its results.json")
     parser.add_argument("run_b", help="the second run: its output directory or its results.json")
     parser.add_argument("--labels", help="names for the two runs, comma-separated (default: directory names)")
-    parser.add_argument("--output-dir", help="where compare.png goes (default: RUN_B's directory)")
+    parser.add_argument("--output_dir", "--output-dir", dest="output_dir", help="where compare.png goes (default: RUN_B's directory)")
     return parser
 
 

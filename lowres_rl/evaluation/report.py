@@ -51,7 +51,7 @@ def markdown(results: dict[str, Any]) -> str:
     else:
         adapter = f" + adapter {settings['adapter']}" if settings.get("adapter") else ""
         source = (f"model {settings.get('model')}{adapter}, dataset {settings.get('dataset')} "
-                  f"({settings.get('split')}), protocol {settings.get('protocol')}")
+                  f"({settings.get('dataset_split', settings.get('split'))}), protocol {settings.get('protocol')}")
     return f"Evaluation: {source}. Accuracy: {settings.get('accuracy')}.\n\n" + "\n".join(lines) + "\n"
 
 

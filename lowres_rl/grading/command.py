@@ -1,7 +1,7 @@
 """Grade a file of completions: one JSON object per line in, the same plus its grade out.
 
     python -m lowres_rl.grade --lang prolog --input completions.jsonl --output graded.jsonl
-    python -m lowres_rl.grade --reward-preset paper --input paper.jsonl
+    python -m lowres_rl.grade --reward_preset paper --input paper.jsonl
     python -m lowres_rl.grade --bare --lang lisp --input programs.jsonl   # completions are programs
 
 Each input line is `{"completion": "...", "answer": "18"}`; optional `"lang"` overrides --lang
@@ -27,11 +27,9 @@ import sys
 from typing import Any, BinaryIO, Iterator, TextIO
 
 from lowres_rl.grading.answers import MAX_DIGITS, gold_answer
-from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import available_languages
-from lowres_rl.grading.formats import FORMATS
-from lowres_rl.grading.presets import PRESETS
 from lowres_rl.grading.rewards import Grade, Grader, summary
+from lowres_rl.settings import LIMITS, add_arguments, settings_from
 
 log = logging.getLogger("lowres_rl.grading.command")
 BATCH = 512
@@ -42,17 +40,13 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lowres_rl.grade", description=__doc__.split("\n")[0])
     parser.add_argument("--input", required=True, help="JSONL file of completions ('-' for stdin)")
     parser.add_argument("--output", help="where to write graded JSONL (default: stdout)")
-    parser.add_argument("--lang", default="prolog",
-                        help=f"language of lines without a 'lang' field (one of {', '.join(available_languages())})")
-    parser.add_argument("--reward-preset", default="default", choices=sorted(PRESETS),
-                        help="reward components and weights (default %(default)s)")
-    parser.add_argument("--variant", default="paper", choices=list(FORMATS),
-                        help="response format the strict-format check expects")
+    add_arguments(parser, ["lang", "reward_preset", "variant"], helps={
+        "lang": f"language of lines without a 'lang' field (one of {', '.join(available_languages())})",
+        "variant": "response format the strict-format check expects"})
     parser.add_argument("--bare", action="store_true",
                         help="each 'completion' is a bare program (no tags); its query is the line's 'query' "
                              "field or the language's default")
-    add_limit_arguments(parser)
-    parser.add_argument("--workers", type=int, help="sandbox workers per language (default: all cores)")
+    add_arguments(parser, [*LIMITS, "workers"])
     return parser
 
 
@@ -183,11 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = make_parser()
     args = parser.parse_args(argv)
-    try:
-        limits = limits_from(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-    grader = Grader(args.reward_preset, variant=args.variant, limits=limits, workers=args.workers, language=args.lang)
+    settings = settings_from(args, parser)
+    grader = Grader(settings.reward_preset, variant=settings.variant, limits=settings.limits(),
+                    workers=settings.workers, language=settings.lang)
     source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     with source, sink:

@@ -20,11 +20,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.prediction.labels import (LABEL_SOURCES, TARGETS, Example, check_targets, label, read_examples,
                                          split, targets_of)
 from lowres_rl.prediction.model import Predictor
 from lowres_rl.prediction.scores import evaluate, table
+from lowres_rl.settings import LIMITS, add_arguments, settings_from
 
 log = logging.getLogger("lowres_rl.prediction.command")
 LABEL_HELP = ("where labels come from: 'file' (each row's 'status', as the training log completions.jsonl and "
@@ -51,7 +51,7 @@ def make_parser() -> argparse.ArgumentParser:
         sub.add_argument("--workers", type=int, help="sandbox workers per language with --label run "
                                                      "(default: all cores)")
         sub.add_argument("--json", dest="json_path", help="also write the scores and sizes as JSON here")
-        add_limit_arguments(sub)
+        add_arguments(sub, LIMITS)
     train.add_argument("--output", default="predictor.joblib", help="model file to write (default %(default)s)")
     train.add_argument("--test-fraction", type=float, default=0.25,
                        help="share of distinct programs held out for testing, 0 to keep none (default %(default)s)")
@@ -64,7 +64,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _labelled(args: argparse.Namespace) -> tuple[list[Example], dict[str, Any]]:
     examples, skipped = read_examples(args.completions, args.lang)
-    examples, source = label(examples, args.label, limits_from(args), args.workers)
+    examples, source = label(examples, args.label, settings_from(args).limits(), args.workers)
     statuses = Counter(example.status for example in examples)
     print(f"{args.completions}: {len(examples)} programs ({len({e.key for e in examples})} distinct), "
           f"{skipped} rows without a program left out; labels from {source}: "

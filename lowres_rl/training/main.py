@@ -7,7 +7,7 @@
     accelerate launch --config_file examples/accelerate/multi_gpu.yaml -m lowres_rl.train ...
 
 Every GRPOConfig field (TRL) and ModelConfig field (model, LoRA, quantisation) is a flag, next to
-ours (TrainScriptArguments); `--config recipe.yaml` sets any of them from YAML. Bad input is
+ours (TrainScriptArguments: lowres_rl.settings.RunSettings, shared with evaluate, plus two); `--config recipe.yaml` sets any of them from YAML. Bad input is
 refused before a model is loaded. The output directory gets checkpoints, the final LoRA adapter,
 `lowres_config.yaml` (every setting of the run) and `completions.jsonl` (every completion, graded;
 under torchrun/accelerate each rank grades its own share and rank N > 0 logs it to
@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import lowres_rl.training.checks as checks
-from lowres_rl.languages import Limits
+from lowres_rl.settings import RunSettings
 
 log = logging.getLogger("lowres_rl.training.main")
 
@@ -39,29 +39,10 @@ MODEL_DEFAULTS = dict(model_name_or_path=DEFAULT_MODEL, use_peft=True, lora_r=8,
 
 
 @dataclass
-class TrainScriptArguments:
-    """lowres-rl's own training settings (the rest are TRL's GRPOConfig and ModelConfig)."""
+class TrainScriptArguments(RunSettings):
+    """lowres-rl's training settings: the shared RunSettings (data, languages, prompt, reward,
+    limits, workers) plus the two only training has (the rest are TRL's GRPOConfig and ModelConfig)."""
 
-    lang: str = field(default="prolog", metadata={"help": "Language(s) to train on, comma-separated "
-                      "(e.g. 'prolog' or 'prolog,lisp,hy'); each question is asked once per language."})
-    dataset: str = field(default="openai/gsm8k", metadata={"help": "Hub dataset id, or a local "
-                         ".jsonl/.parquet/.csv file or directory holding <split>*.jsonl files."})
-    dataset_config: str | None = field(default="main", metadata={"help": "Hub dataset config name."})
-    dataset_split: str = field(default="train", metadata={"help": "Dataset split (or file prefix)."})
-    question_column: str = field(default="question", metadata={"help": "Column holding the question."})
-    answer_column: str = field(default="answer", metadata={"help": "Column holding the gold answer "
-                               "('... #### 18' or a bare number)."})
-    limit: int | None = field(default=None, metadata={"help": "Use only the first N rows."})
-    variant: str = field(default="paper", metadata={"help": "Prompt/response format: 'paper' "
-                         "(<reasoning><code><query>) or 'answer' (<reasoning><answer>, solve entry)."})
-    shots: int = field(default=0, metadata={"help": "Worked examples in the prompt: 0 to 5."})
-    bare_prompt: bool = field(default=False, metadata={"help": "Ask the question alone, without the "
-                              "system prompt (only for tiny offline models warm-started that way, e.g. "
-                              "`python -m lowres_rl.offline.tiny DIR --warm-start-steps 300`; real models need the prompt)."})
-    prompt_style: str = field(default="full", metadata={"choices": ["full", "compact"], "help": "System prompt: "
-                              "'full' (format rules, the language's conventions; GSM8K prompts of 515-998 tokens "
-                              "with Qwen's tokenizer) or 'compact' (the paper's budget: about 100 tokens of system "
-                              "prompt, so 99.5%% of GSM8K prompts fit 256 tokens at 0 shots). Same response format."})
     max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
                                           "is longer than this many tokens; how many (per language) is logged "
                                           "at start-up. The paper used 256 (see --prompt_style compact). "
@@ -69,42 +50,11 @@ class TrainScriptArguments:
     dry_run: bool = field(default=False, metadata={"help": "Preflight: check languages, interpreters, "
                           "isolation, dataset, tokenizer, prompt lengths, LoRA, dtype and vLLM, print the "
                           "tokens a step will cost, and exit without loading model weights."})
-    reward_preset: str = field(default="default", metadata={"help": "Reward components and weights: "
-                               "'default' (ours) or 'paper'. GRPOConfig's --reward_weights overrides the weights."})
-    timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
-    memory_mb: int = field(default=Limits.memory_mb, metadata={"help": "Interpreter heap per program, MB."})
-    steps: int = field(default=Limits.steps, metadata={"help": "Lisp and Hy work budget per program: loop "
-                       "iterations plus function calls; past it the program is a timeout, stopped without a kill."})
-    inferences: int = field(default=Limits.inferences, metadata={"help": "Prolog work budget per program: "
-                            "inferences; past it the program is a timeout, stopped without a kill."})
-    workers: int | None = field(default=None, metadata={"help": "Sandbox workers per language "
-                                "(default: the CPUs this process may use, shared among the node's ranks)."})
 
     def __post_init__(self) -> None:
-        from lowres_rl.grading.presets import PRESETS
-        from lowres_rl.data.prompt import STYLES, VARIANTS
-
-        if self.variant not in VARIANTS:
-            raise ValueError(f"--variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.prompt_style not in STYLES:
-            raise ValueError(f"--prompt_style must be one of {STYLES}, got {self.prompt_style!r}")
+        super().__post_init__()
         if self.max_prompt_length is not None and self.max_prompt_length < 1:
             raise ValueError(f"--max_prompt_length must be a positive number of tokens, got {self.max_prompt_length}")
-        if self.reward_preset not in PRESETS:
-            raise ValueError(f"--reward_preset must be one of {sorted(PRESETS)}, got {self.reward_preset!r}")
-        if not 0 <= self.shots <= 5:
-            raise ValueError(f"--shots must be between 0 and 5, got {self.shots}")
-        for name in ("timeout", "memory_mb", "steps", "inferences"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"--{name} must be positive, got {getattr(self, name)!r}")
-
-    @property
-    def limits(self) -> Limits:
-        return Limits(timeout=self.timeout, memory_mb=self.memory_mb, steps=self.steps, inferences=self.inferences)
-
-    @property
-    def languages(self) -> list[str]:
-        return [name.strip() for name in self.lang.split(",") if name.strip()]
 
 
 def make_parser():
@@ -113,6 +63,7 @@ def make_parser():
 
     parser = TrlParser((TrainScriptArguments, GRPOConfig, ModelConfig), prog="python -m lowres_rl.train",
                        description=__doc__.split("\n")[0])
+    _alias(parser, "model_name_or_path", "--model")  # evaluate's spelling, accepted here too
     bf16 = _bf16_available()
     # use_cpu too: without it, accelerate on a GPU-less machine sets up no data-parallel run under
     # torchrun (see checks.distributed); TRL's own bf16 default would have forced it there.
@@ -123,6 +74,13 @@ def make_parser():
             action.help = ("dtype of the model weights: bfloat16 where the GPU supports it, else float32 "
                            "(TRL's own default is float32 everywhere, which trains a 1.5B model with fp32 weights)")
     return parser
+
+
+def _alias(parser, dest: str, option: str) -> None:
+    """Accept `option` for the flag of `dest` (argparse has no public call to add one later)."""
+    action = next(a for a in parser._actions if a.dest == dest)
+    action.option_strings.append(option)
+    parser._option_string_actions[option] = action
 
 
 def default_model_args():
@@ -173,7 +131,7 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     output.mkdir(parents=True, exist_ok=True)
     completion_log = CompletionLog(output, rank=grpo_args.process_index)
     grader = Grader(script_args.reward_preset, variant=script_args.variant,
-                    limits=script_args.limits,
+                    limits=script_args.limits(),
                     workers=script_args.workers, language=script_args.languages[0],
                     on_batch=completion_log.record)
     if grpo_args.reward_weights is None:
