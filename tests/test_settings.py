@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 
 import lowres_rl.evaluation.main as evaluate
-import lowres_rl.grading.command as grade
+import lowres_rl.grade as grade
 import lowres_rl.run as run
 import lowres_rl.training.main as train
 from lowres_rl.grading.formats import FORMATS
