@@ -13,9 +13,10 @@ from shared_paths import SHARED
 
 from lowres_rl.languages import Program, get_language
 from lowres_rl.data.prompt import (
-    STYLES, VARIANTS, Example, build_messages, load_prompt, render_response, shown_query, system_prompt,
+    STYLES, Example, build_messages, load_prompt, render_response, shown_query, system_prompt,
 )
 from lowres_rl.languages.resources import resource
+from lowres_rl.grading.formats import FORMATS
 from lowres_rl import sandbox
 from lowres_rl.grading.formats import extract_program
 
@@ -61,7 +62,7 @@ def test_prolog_examples_use_clpq() -> None:
 
 
 @pytest.mark.parametrize("name", LANGUAGES)
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", list(FORMATS))
 @pytest.mark.parametrize("shots", [0, 1, 5])
 def test_build_messages(name: str, variant: str, shots: int) -> None:
     messages = build_messages(QUESTION, name, variant=variant, shots=shots)
@@ -89,7 +90,7 @@ def test_system_prompt(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", LANGUAGES)
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", list(FORMATS))
 def test_compact_style_asks_for_the_same_format_in_a_few_lines(name: str, variant: str) -> None:
     """Same tags as the full prompt (the grader needs no change), the language's hint, a fraction
     of the length; few-shot turns are those of the full style."""
@@ -135,7 +136,7 @@ def test_rendered_responses(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", LANGUAGES)
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", list(FORMATS))
 def test_rendered_responses_parse_back(name: str, variant: str) -> None:
     """The few-shot turns are strict responses of their variant and parse back to their program."""
     from lowres_rl.grading.formats import is_strict

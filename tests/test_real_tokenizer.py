@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from shared_paths import shared_path
 
-from lowres_rl.data.prompt import STYLES, VARIANTS, build_messages, prompt_token_ids
+from lowres_rl.data.prompt import STYLES, build_messages, prompt_token_ids
+from lowres_rl.grading.formats import FORMATS
 
 QWEN = next((Path(p) for p in [os.environ.get("LOWRES_QWEN_TOKENIZER")] if p and Path(p).is_dir()),
             shared_path("models", "qwen2.5-tokenizer"))
@@ -70,7 +71,7 @@ def test_a_prompt_without_system_turn_gets_qwens_default(tokenizer) -> None:
     assert text.startswith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.")
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", list(FORMATS))
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_prompt_lengths_of_every_style_and_shot_count(tokenizer, questions, language: str, variant: str) -> None:
     """Compact at 0 shots is the paper's budget (median well under 256, at most 1% over it); each

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lowres_rl.grading.formats import FORMATS, INSTRUCTION_FILES, get_format
+from lowres_rl.grading.formats import INSTRUCTION_FILES, get_format
 from lowres_rl.grading.markdown import Section, split_sections
 from lowres_rl.languages import Language, get_language
 from lowres_rl.languages.resources import resource
 
-VARIANTS = tuple(FORMATS)  # the names training/main.py checks --variant against
 STYLES = tuple(INSTRUCTION_FILES)
 PARTS = ("question", "reasoning", "code", "query")
 
