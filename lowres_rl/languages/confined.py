@@ -3,8 +3,8 @@
     if is_confined(tree):                       # a Python AST compiled from the program
         exec(code, confined_namespace())        # fresh globals, pure builtins only
 
-Forking a child per program keeps the worker clean whatever the program does, but costs about
-2 ms of the 3-5 ms a Hy program takes. Most GSM8K programs are arithmetic on their own numbers,
+Forking a child per program keeps the worker clean whatever the program does, but it is about
+half of what a Hy program costs (benchmarks/README.md, "Costs behind design choices"). Most GSM8K programs are arithmetic on their own numbers,
 and for those the fork buys nothing: a program whose code reads no attributes, imports nothing,
 names nothing with a leading `__`, defines no classes and calls only pure builtins can reach no
 object but its own values and those builtins, so there is nothing in the worker it could change.

@@ -45,9 +45,9 @@ capabilities (bounding set emptied) and no_new_privs; as another user, bwrap map
 Every level: a scrubbed environment (worker_environment), a private working directory, the
 worker's rlimits and a kill of its process group at the deadline (lowres_rl.sandbox.worker, sandbox).
 
-Cost: the layer is a command prefix, paid once per worker start (bwrap's mounts and setpriv: a few
-ms of a worker's 100-300 ms start), nothing per program. Detection: one probe worker (~0.2 s) and
-fsview's scan of the installed distributions, once per process.
+Cost: the layer is a command prefix, paid once per worker start (bwrap's mounts and setpriv), nothing
+per program. Detection: one probe worker and fsview's scan of the installed distributions, once
+per process. Measured: benchmarks/README.md, "Costs behind design choices".
 """
 from __future__ import annotations
 

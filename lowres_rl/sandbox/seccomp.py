@@ -14,8 +14,7 @@ dependency here: the program is a list of comparisons, built once per process.
 
 Cost: a few dozen BPF instructions per system call. Kernels before 5.16 also force the
 speculative-store-bypass mitigation on every seccomp-filtered task (a CPU cost on some hardware);
-later ones leave it to prctl (here, 6.18: "thread vulnerable", worker CPU per Prolog program
-unchanged, about 2.3 ms with and without the filter).
+later ones leave it to prctl. Measured: benchmarks/README.md, "Costs behind design choices".
 """
 from __future__ import annotations
 
