@@ -6,7 +6,9 @@
 
 Each input line is `{"completion": "...", "answer": "18"}`; optional `"lang"` overrides --lang
 and `"question"` enables the hard-coding check (lines without one are graded with it off, and
-the log says so once). A bare program, a line `{"code": "...", "query": "...", "answer": ...}` or
+the log says so once); `"reference"`, a reference program, adds the similarity components bleu,
+rouge_l and token_f1 (lowres_rl.grading.similarity; weight 0 unless the preset weighs them;
+lines without one have none). A bare program, a line `{"code": "...", "query": "...", "answer": ...}` or
 any line under `--bare`, is graded as if it came in `<code>`/`<query>` tags (its format scores
 then describe those tags, not the model). Each output line adds every reward component, the
 total `reward`, `status`, executed `answer` (as `executed`), `correct`, `hardcoded` and `strict`
@@ -29,7 +31,7 @@ from typing import Any, BinaryIO, Iterator, TextIO
 from lowres_rl.grading.answers import MAX_DIGITS, gold_answer
 from lowres_rl.cli import add_limit_arguments, limits_from
 from lowres_rl.languages import available_languages
-from lowres_rl.grading.presets import PRESETS
+from lowres_rl.grading.presets import PRESETS, with_similarity
 from lowres_rl.grading.rewards import Grade, Grader, summary
 
 log = logging.getLogger("lowres_rl.grading.command")
@@ -140,7 +142,8 @@ def _flush(grader: Grader, batch: list[Entry], sink: TextIO) -> list[Grade]:
     valid = [record for _, record, _ in batch if record is not None]
     try:
         grades = grader.grade([r["completion"] for r in valid], [r["answer"] for r in valid],
-                              [str(r["lang"]) for r in valid], [str(r.get("question") or "") for r in valid])
+                              [str(r["lang"]) for r in valid], [str(r.get("question") or "") for r in valid],
+                              [r.get("reference") for r in valid])
     except Exception as exc:  # noqa: BLE001 - a batch that cannot be graded still gets its lines
         log.exception("grading a batch of %d lines failed", len(valid))
         grades, problem = [], f"grading failed: {exc}"
@@ -186,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         limits = limits_from(args)
     except ValueError as exc:
         parser.error(str(exc))
-    grader = Grader(args.reward_preset, variant=args.variant, limits=limits, workers=args.workers, language=args.lang)
+    grader = Grader(with_similarity(PRESETS[args.reward_preset]), variant=args.variant, limits=limits,
+                    workers=args.workers, language=args.lang)
     source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     with source, sink:

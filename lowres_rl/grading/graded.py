@@ -25,3 +25,4 @@ class Graded:
     correct: bool = False
     hardcoded: bool = False
     strict: bool = False
+    reference: str | None = None  # the row's reference program, for the similarity components
