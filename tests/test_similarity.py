@@ -3,6 +3,7 @@ references joined onto rows, and the `rl4qe` preset training a tiny model for 2 
 `python -m pytest tests/test_similarity.py -v`"""
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -94,8 +95,20 @@ def test_lcs_matches_the_textbook_table(a: list[str], b: list[str]) -> None:
     assert lcs_length(a, b) == _lcs_table(a, b)
 
 
+CODE = st.text(alphabet="XAB0123 +*-=().,%\n", max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(CODE, CODE)
+def test_bleu_is_sacrebleus_sentence_bleu_on_the_same_tokens(candidate: str, reference: str) -> None:
+    cand, ref = tokens(candidate), tokens(reference)
+    if cand and ref:  # the empty cases are ours (see test_empty_programs)
+        library = BLEU(tokenize="none", effective_order=True).sentence_score(" ".join(cand), [" ".join(ref)])
+        assert bleu(candidate, reference) == pytest.approx(min(1.0, library.score / 100), abs=1e-6)
+
+
 @settings(max_examples=100, deadline=None)
-@given(st.text(alphabet="XAB0123 +*-=().,%\n", max_size=60), st.text(alphabet="XAB0123 +*-=().,%\n", max_size=60))
+@given(CODE, CODE)
 def test_scores_stay_between_0_and_1(candidate: str, reference: str) -> None:
     for metric in METRICS:
         score = metric(candidate, reference)
@@ -189,3 +202,14 @@ def test_rl4qe_trains_a_tiny_model_against_gsm8k_prolog_references(tiny_model: P
 def test_rl4qe_without_references_is_refused(tiny_model: Path, tmp_path: Path, capsys) -> None:  # noqa: F811
     assert train.main(smoke_args(tiny_model, tmp_path, "prolog") + ["--reward_preset", "rl4qe"]) == 2
     assert "--reference_dataset" in capsys.readouterr().err
+
+
+def test_the_throughput_benchmark_runs(capsys) -> None:
+    """benchmarks/similarity_throughput.py --quick: it grades with similarity on and prints the ratio."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "similarity_throughput.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_similarity_throughput", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    results = bench.main(["--quick"])
+    assert results["prolog"]["on"] > 0 and 0.0 < results["prolog"]["bleu"] <= 1.0
+    assert "on/off time ratio" in capsys.readouterr().out

@@ -16,9 +16,10 @@ Each score is in [0, 1]: 1 for token sequences that are equal, 0 for token sets 
 nothing. Empty cases: two empty programs (after comments and whitespace go) score 1, an empty
 one against a non-empty one scores 0.
 
-- BLEU-4 is sacrebleu's sentence BLEU (`tokenize="none"` over the tokens joined by spaces, so
-  sacrebleu splits exactly them; its defaults for sentences: exponential smoothing, effective
-  order, so programs shorter than 4 tokens are scored on the orders they have), divided by 100.
+- BLEU-4 is sacrebleu's sentence BLEU over these tokens (what `sentence_score` gives with
+  `tokenize="none"` on the tokens joined by spaces; its settings for sentences: exponential
+  smoothing, effective order, so programs shorter than 4 tokens are scored on the orders they
+  have), divided by 100.
   sacrebleu is an optional dependency: `pip install 'lowres-rl[research]'`.
 - ROUGE-L is the F-measure (beta 1) of the longest common token subsequence: LCS/len(candidate)
   and LCS/len(reference), harmonic mean (as Lin 2004 and Google's rouge-score compute it).
@@ -30,8 +31,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import lru_cache
-from typing import Any
+from typing import Any, Sequence
 
+ORDER = 4  # BLEU-4
 INSTALL = "pip install 'lowres-rl[research]'  (or: pip install sacrebleu)"
 
 # language -> (line comment markers, block comment delimiters, string quote characters)
@@ -61,6 +63,12 @@ def _scanner(language: str) -> re.Pattern[str]:
 
 def tokens(text: str, language: str = "prolog") -> list[str]:
     """The code-aware tokens of `text` (see the module docstring)."""
+    return list(_tokens(text, language))
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str, language: str) -> tuple[str, ...]:
+    """Cached: the three metrics read the same pair, and a group's completions share a reference."""
     out: list[str] = []
     for match in _scanner(language).finditer(text):
         kind = match.lastgroup
@@ -71,10 +79,10 @@ def tokens(text: str, language: str = "prolog") -> list[str]:
             out += [literal[0], *(m.group() for m in _WORD.finditer(literal[1:-1])), literal[-1]]
         else:
             out.append(match.group())
-    return out
+    return tuple(out)
 
 
-def _empty(candidate: list[str], reference: list[str]) -> float | None:
+def _empty(candidate: Sequence[str], reference: Sequence[str]) -> float | None:
     """The score of the empty cases: 1 for both empty, 0 for one; None when neither is."""
     if candidate and reference:
         return None
@@ -82,31 +90,48 @@ def _empty(candidate: list[str], reference: list[str]) -> float | None:
 
 
 @lru_cache(maxsize=1)
-def _sentence_bleu() -> Any:
+def _compute_bleu() -> Any:
+    """sacrebleu's BLEU from sufficient statistics (smoothing, effective order, brevity penalty)."""
     try:
-        from sacrebleu.metrics import BLEU
+        from sacrebleu.metrics.bleu import BLEU
     except ImportError as exc:
         raise ImportError(f"the bleu reward component needs sacrebleu, which is not installed: {INSTALL}") from exc
-    # sentence_bleu's settings (sacrebleu.compat): exp smoothing, effective order, no lowercasing
-    return BLEU(tokenize="none", smooth_method="exp", effective_order=True)
+    return BLEU.compute_bleu
 
 
 def require_sacrebleu() -> None:
     """Raise ImportError, saying how to install it, unless sacrebleu can be imported."""
-    _sentence_bleu()
+    _compute_bleu()
+
+
+@lru_cache(maxsize=4096)
+def _ngrams(words: tuple[str, ...]) -> tuple[Counter, ...]:
+    """1- to 4-gram counts; cached, since a group of completions shares one reference."""
+    return tuple(Counter(zip(*(words[i:] for i in range(n)))) for n in range(1, ORDER + 1))
+
+
+def _overlap(a: Counter, b: Counter) -> int:
+    """The size of the multiset intersection (Counter's `&` builds the whole intersection)."""
+    return sum(min(a[k], b[k]) for k in a.keys() & b.keys())
 
 
 def bleu(candidate: str, reference: str, language: str = "prolog") -> float:
-    """Sentence BLEU-4 of `candidate` against `reference`, in [0, 1]."""
-    cand, ref = tokens(candidate, language), tokens(reference, language)
+    """Sentence BLEU-4 of `candidate` against `reference`, in [0, 1]. The n-gram counts are ours
+    (the same as sacrebleu's `sentence_score` with `tokenize="none"` over the tokens, which
+    tests/test_similarity.py checks, at a third of its cost); the formula is sacrebleu's, with
+    sentence_bleu's settings: exponential smoothing, effective order."""
+    cand, ref = _tokens(candidate, language), _tokens(reference, language)
     empty = _empty(cand, ref)
     if empty is not None:
         return empty
-    score = _sentence_bleu().sentence_score(" ".join(cand), [" ".join(ref)]).score / 100.0
+    correct = [_overlap(c, r) for c, r in zip(_ngrams(cand), _ngrams(ref))]
+    total = [max(0, len(cand) - n + 1) for n in range(1, ORDER + 1)]
+    score = _compute_bleu()(correct, total, len(cand), len(ref), smooth_method="exp", effective_order=True,
+                            max_ngram_order=ORDER).score / 100.0
     return min(1.0, max(0.0, round(score, 6)))
 
 
-def lcs_length(a: list[str], b: list[str]) -> int:
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
     """Length of the longest common subsequence, bit-parallel (Allison & Dix 1986; Hyyrö 2004):
     one big-integer step per token of `b` instead of len(a) table cells, which keeps ROUGE-L on
     300-token programs at tens of microseconds rather than the milliseconds of the plain table."""
@@ -132,18 +157,18 @@ def _f1(overlap: int, candidate: int, reference: int) -> float:
 
 def rouge_l(candidate: str, reference: str, language: str = "prolog") -> float:
     """ROUGE-L F-measure (LCS-based) of `candidate` against `reference`, in [0, 1]."""
-    cand, ref = tokens(candidate, language), tokens(reference, language)
+    cand, ref = _tokens(candidate, language), _tokens(reference, language)
     empty = _empty(cand, ref)
     return empty if empty is not None else _f1(lcs_length(cand, ref), len(cand), len(ref))
 
 
 def token_f1(candidate: str, reference: str, language: str = "prolog") -> float:
     """Bag-of-tokens F1 of `candidate` against `reference`, in [0, 1]."""
-    cand, ref = tokens(candidate, language), tokens(reference, language)
+    cand, ref = _tokens(candidate, language), _tokens(reference, language)
     empty = _empty(cand, ref)
     if empty is not None:
         return empty
-    overlap = sum((Counter(cand) & Counter(ref)).values())
+    overlap = _overlap(Counter(cand), Counter(ref))
     return _f1(overlap, len(cand), len(ref))
 
 
