@@ -6,7 +6,9 @@
 
 Each input line is `{"completion": "...", "answer": "18"}`; optional `"lang"` overrides --lang
 and `"question"` enables the hard-coding check (lines without one are graded with it off, and
-the log says so once). A bare program, a line `{"code": "...", "query": "...", "answer": ...}` or
+the log says so once); `"reference"`, a reference program, adds the similarity components bleu,
+rouge_l and token_f1 (lowres_rl.grading.similarity; weight 0 unless the preset weighs them;
+lines without one have none). A bare program, a line `{"code": "...", "query": "...", "answer": ...}` or
 any line under `--bare`, is graded as if it came in `<code>`/`<query>` tags (its format scores
 then describe those tags, not the model). Each output line adds every reward component, the
 total `reward`, `status`, executed `answer` (as `executed`), `correct`, `hardcoded` and `strict`
@@ -28,6 +30,7 @@ from typing import Any, BinaryIO, Iterator, TextIO
 
 from lowres_rl.grading.answers import MAX_DIGITS, gold_answer
 from lowres_rl.languages import available_languages
+from lowres_rl.grading.presets import PRESETS, with_similarity
 from lowres_rl.grading.rewards import Grade, Grader, summary
 from lowres_rl.settings import LIMITS, add_arguments, settings_from
 
@@ -135,7 +138,8 @@ def _flush(grader: Grader, batch: list[Entry], sink: TextIO) -> list[Grade]:
     valid = [record for _, record, _ in batch if record is not None]
     try:
         grades = grader.grade([r["completion"] for r in valid], [r["answer"] for r in valid],
-                              [str(r["lang"]) for r in valid], [str(r.get("question") or "") for r in valid])
+                              [str(r["lang"]) for r in valid], [str(r.get("question") or "") for r in valid],
+                              [r.get("reference") for r in valid])
     except Exception as exc:  # noqa: BLE001 - a batch that cannot be graded still gets its lines
         log.exception("grading a batch of %d lines failed", len(valid))
         grades, problem = [], f"grading failed: {exc}"
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     settings = settings_from(args, parser)
-    grader = Grader(settings.reward_preset, variant=settings.variant, limits=settings.limits(),
+    grader = Grader(with_similarity(PRESETS[settings.reward_preset]), variant=settings.variant, limits=settings.limits(),
                     workers=settings.workers, language=settings.lang)
     source = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     sink = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout

@@ -63,8 +63,9 @@ class RunSettings:
                               "`python -m lowres_rl.offline.tiny DIR --warm-start-steps 300`; real models need "
                               "the prompt)."})
     reward_preset: str = field(default="default", metadata={"choices": sorted(PRESETS), "help": "Reward "
-                               "components and weights: 'default' (ours) or 'paper'. GRPOConfig's "
-                               "--reward_weights overrides the weights in training."})
+                               "components and weights: 'default' (ours), 'paper', or 'rl4qe' (BLEU-4 against a reference "
+                               "program plus execution penalties; needs references, e.g. train's --reference_dataset). "
+                               "GRPOConfig's --reward_weights overrides the weights in training."})
     timeout: float = field(default=Limits.timeout, metadata={"help": "Wall-clock seconds per program."})
     memory_mb: int = field(default=Limits.memory_mb, metadata={"help": "Interpreter heap per program, MB."})
     steps: int = field(default=Limits.steps, metadata={"help": "Lisp and Hy work budget per program: loop "

@@ -38,3 +38,40 @@ def test_paper_recipes_hold_the_papers_settings(size: str) -> None:
 def test_gpu_recipes_load_bf16_weights(recipe: Path) -> None:
     _, grpo, model = make_parser().parse_args_and_config(["--config", str(recipe), *CPU])
     assert model.dtype == "bfloat16" and model.use_peft
+
+
+# TRL's loss variants: the GRPOConfig fields each recipe exists to set (trl/trainer/grpo_config.py).
+LOSS_VARIANTS = {
+    "grpo": {"loss_type": "grpo", "importance_sampling_level": "token"},
+    "dr-grpo": {"loss_type": "dr_grpo", "scale_rewards": "none"},
+    "dapo": {"loss_type": "dapo", "epsilon_high": 0.28, "mask_truncated_completions": True},
+    # GSPO as TRL's paper index sets it: sequence-level ratios, no KL, tight clips, 4 optimiser steps per rollout
+    "gspo": {"importance_sampling_level": "sequence", "loss_type": "grpo", "beta": 0.0, "epsilon": 3e-4,
+             "epsilon_high": 4e-4, "gradient_accumulation_steps": 1, "steps_per_generation": 4},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(LOSS_VARIANTS))
+def test_loss_variant_recipes_set_their_loss(variant: str) -> None:
+    path = RECIPES[0].parent / f"{variant}-1.5b.yaml"
+    assert path.read_text().startswith("# "), "a recipe starts with the line that says why"
+    _, grpo, _ = make_parser().parse_args_and_config(["--config", str(path), *CPU])
+    assert {field: getattr(grpo, field) for field in LOSS_VARIANTS[variant]} == LOSS_VARIANTS[variant]
+
+
+def test_loss_variant_recipes_differ_only_in_the_loss() -> None:
+    """Same model, data, reward, LoRA and completions seen, so that their runs compare the loss."""
+    loss_fields = {f for fields in LOSS_VARIANTS.values() for f in fields} | {"max_steps", "save_steps", "output_dir"}
+    settings = []
+    for variant in LOSS_VARIANTS:
+        script, grpo, model = make_parser().parse_args_and_config(
+            ["--config", str(RECIPES[0].parent / f"{variant}-1.5b.yaml"), *CPU])
+        seen = grpo.max_steps * grpo.per_device_train_batch_size * grpo.gradient_accumulation_steps
+        grpo_rest = {k: v for k, v in grpo.to_dict().items() if k not in loss_fields | {"logging_dir"}}
+        settings.append((vars(script), grpo_rest, vars(model), seen))
+    assert all(s == settings[0] for s in settings[1:])
+
+
+def test_rl4qe_recipe_uses_references_and_lora_r8() -> None:
+    script, _, model = make_parser().parse_args_and_config(["--config", str(RECIPES[0].parent / "rl4qe-1.5b.yaml"), *CPU])
+    assert (script.reward_preset, script.reference_dataset, model.lora_r) == ("rl4qe", "Thomas-X-Yang/gsm8k-prolog", 8)

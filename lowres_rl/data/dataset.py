@@ -5,7 +5,8 @@
     dataset = build_dataset(rows, ["prolog", "lisp"], variant="paper", shots=0)
 
 `build_dataset` gives TRL's conversational format: `prompt` (chat messages), plus the columns the
-reward functions read: `answer` (canonical gold), `question`, `language` and `index` (the row).
+reward functions read: `answer` (canonical gold), `question`, `language` and `index` (the row),
+and `reference` (a reference program, for the similarity components) where the rows have one.
 With several languages every question appears once per language.
 """
 from __future__ import annotations
@@ -70,17 +71,28 @@ def validate(rows: Dataset, question_column: str = "question", answer_column: st
 
 def build_dataset(rows: Dataset, languages: Sequence[str], variant: str = "paper", shots: int = 0,
                   question_column: str = "question", answer_column: str = "answer",
-                  system: bool = True, style: str = "full") -> Dataset:
-    """Prompts for every row in every language (see module docstring)."""
+                  system: bool = True, style: str = "full", reference_column: str = "reference",
+                  reference_language: str | None = None) -> Dataset:
+    """Prompts for every row in every language (see module docstring). Rows with a
+    `reference_column` (a reference program each, or empty) also get a `reference` column, in
+    `reference_language` only when one is named (a Prolog program is no reference for Lisp)."""
     validate(rows, question_column, answer_column)
     questions = [str(q) for q in rows[question_column]]
     golds = [gold_answer(str(a)) for a in rows[answer_column]]
-    parts = [Dataset.from_dict({
-        "prompt": [build_messages(q, language, variant=variant, shots=shots, system=system,
-                                 style=style) for q in questions],
-        "answer": golds,
-        "question": questions,
-        "language": [language] * len(questions),
-        "index": list(range(len(questions))),
-    }) for language in languages]
+    programs = ([str(r) if r else None for r in rows[reference_column]]
+                if reference_column in rows.column_names else None)
+    parts = []
+    for language in languages:
+        columns = {
+            "prompt": [build_messages(q, language, variant=variant, shots=shots, system=system,
+                                     style=style) for q in questions],
+            "answer": golds,
+            "question": questions,
+            "language": [language] * len(questions),
+            "index": list(range(len(questions))),
+        }
+        if programs is not None:
+            wanted = reference_language is None or language == reference_language
+            columns["reference"] = programs if wanted else [None] * len(programs)
+        parts.append(Dataset.from_dict(columns))
     return concatenate_datasets(parts) if len(parts) > 1 else parts[0]

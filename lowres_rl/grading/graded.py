@@ -30,3 +30,4 @@ class Graded:
     hardcoded: bool = False
     strict: bool = False
     fences: tuple[str, ...] = ()
+    reference: str | None = None  # the row's reference program, for the similarity components

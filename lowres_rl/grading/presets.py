@@ -25,6 +25,28 @@ try that would return -0.5, so a non-numeric binding actually scored -1 there. W
 the script (and the paper) states as its intent; see the project notes.
 Correctness here reads the first numeric binding; the paper's grader accepted any binding equal
 to gold. On the paper's own 520 completions the two agree on 95.8% (benchmarks/paper_agreement.py).
+
+`rl4qe`: after RL4QE ("Enhancing queries for code generation with reinforcement learning",
+Yuan et al., Scientific Reports 2025): a text reward against a reference program plus execution
+signals. That paper found BLEU-4 the most reliable text reward (ROUGE-L and F1 close behind) and
+added penalties for syntax errors and timeouts, with unit tests as the execution reward. We did not
+have its coefficients, so the weights are ours, chosen to keep its order of importance:
+  - bleu (1.0): BLEU-4 of the program (code + query) against the row's reference program
+    (lowres_rl.grading.similarity), 0..1: the dense signal, which ranks a group's completions
+    before any of them is correct. Rows without a reference get None (TRL: not applicable).
+  - execution (0.5): the default preset's penalties, 0 ok, -0.5 runtime error or no answer, -1
+    syntax error, timeout, memory, crash or no program (the paper's syntax and timeout penalties,
+    on top of the text reward); half weight, so that a broken program loses at most 0.5 and a
+    penalty never outweighs a correct answer.
+  - correctness (1.0): the gold answer, not hard-coded: GSM8K's stand-in for the paper's unit
+    tests. Equal to BLEU so that a correct program is never worth less than a copied-looking one.
+  - format (0.5): our partial-credit format; the paper's refiner wrote no tags, ours must, or no
+    program can be read; half weight, since BLEU of an unreadable program is 0 anyway.
+  - rouge_l, token_f1, hardcoded (0.0): metrics, logged next to the rewards.
+
+Similarity components (bleu, rouge_l, token_f1; lowres_rl.grading.similarity) score only rows
+with a reference program and are None (absent from a Grade's scores) elsewhere; `with_similarity`
+adds them at weight 0 to any preset, as training does when its dataset has a reference column.
 """
 from __future__ import annotations
 
@@ -35,12 +57,13 @@ from typing import Callable
 from lowres_rl.grading.answers import parse_number
 from lowres_rl.languages.contract import Status
 from lowres_rl.grading.graded import Graded
+import lowres_rl.grading.similarity as similarity
 
 
 @dataclass(frozen=True)
 class Component:
     name: str
-    score: Callable[[Graded], float]
+    score: Callable[[Graded], float | None]  # None: not applicable to this completion
     weight: float
     floor: float = 0.0  # the score given when grading itself failed
 
@@ -175,4 +198,44 @@ PAPER = Preset("paper", (
     Component("correctness", paper_correctness, 1.0, floor=-1.0),
 ))
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (DEFAULT, PAPER)}
+
+# -- similarity to a reference program, and rl4qe ------------------------------------------------
+
+def program_text(g: Graded) -> str:
+    """The program a completion gave, code then query, as the similarity components read it."""
+    return g.program.code + ("\n" + g.program.query if g.program.query else "")
+
+
+def _similarity(metric: str) -> Callable[[Graded], float | None]:
+    def score(g: Graded) -> float | None:
+        if not g.reference:  # no reference program for this row: not applicable (TRL's None)
+            return None
+        return similarity.METRICS[metric](program_text(g), g.reference, g.language)
+
+    score.__name__ = f"{metric}_score"
+    return score
+
+
+bleu_score, rouge_l_score, token_f1_score = (_similarity(m) for m in ("bleu", "rouge_l", "token_f1"))
+SIMILARITY = (Component("bleu", bleu_score, 0.0), Component("rouge_l", rouge_l_score, 0.0),
+              Component("token_f1", token_f1_score, 0.0))
+
+
+def with_similarity(preset: Preset) -> Preset:
+    """`preset` plus the similarity components it lacks, at weight 0 (metrics: logged, not rewarded)."""
+    have = {c.name for c in preset.components}
+    extra = tuple(c for c in SIMILARITY if c.name not in have)
+    return Preset(preset.name, preset.components + extra) if extra else preset
+
+
+RL4QE = Preset("rl4qe", (
+    Component("bleu", bleu_score, 1.0),
+    Component("execution", execution_score, 0.5, floor=-1.0),
+    Component("correctness", correctness_score, 1.0),
+    Component("format", format_score, 0.5),
+    Component("rouge_l", rouge_l_score, 0.0),
+    Component("token_f1", token_f1_score, 0.0),
+    Component("hardcoded", hardcoded_score, 0.0),
+))
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (DEFAULT, PAPER, RL4QE)}

@@ -29,6 +29,7 @@ from lowres_rl.grading.formats import ResponseFormat, get_format
 from lowres_rl.grading.presets import PRESETS, Preset
 from lowres_rl.grading.graded import Graded
 import lowres_rl.sandbox as sandbox
+from lowres_rl.grading.similarity import require_sacrebleu
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Grade:
     correct: bool
     hardcoded: bool
     strict_format: bool
-    scores: dict[str, float]
+    scores: dict[str, float]  # components that do not apply (no reference program) are left out
     reward: float
     error: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -96,8 +97,10 @@ class Grader:
     # -- grading -----------------------------------------------------------------------------
 
     def grade(self, completions: Sequence[Any], answers: Sequence[str], languages: str | Sequence[str],
-              questions: Sequence[str] | None = None) -> list[Grade]:
-        """Grade a batch; one Grade per completion, in order. Never raises for bad completions."""
+              questions: Sequence[str] | None = None,
+              references: Sequence[str | None] | None = None) -> list[Grade]:
+        """Grade a batch; one Grade per completion, in order. Never raises for bad completions.
+        `references`: each row's reference program (or None) for the similarity components."""
         texts = [completion_text(c) for c in completions]
         langs = [languages] * len(texts) if isinstance(languages, str) else list(languages)
         if questions is None and self.check_hardcoding and not self._said_no_questions:
@@ -108,6 +111,7 @@ class Grader:
             raise ValueError(f"batch columns differ in length: {len(texts)} completions, {len(answers)} "
                              f"answers, {len(langs)} languages, {len(questions)} questions")
         items = [self._prepare(t, str(a), lang) for t, a, lang in zip(texts, answers, langs)]
+        self._attach_references(items, references)
         self._execute(items)
         for item in items:
             item.correct = _is_correct(item)
@@ -128,6 +132,17 @@ class Grader:
                           Execution(Status.CRASHED, error=note))
         return Graded(text, gold, language, self.format, structure, program,
                       Execution(Status.NO_PROGRAM, error=program.error or ""), fences=tuple(lang.fence))
+
+    def _attach_references(self, items: list[Graded], references: Sequence[str | None] | None) -> None:
+        """Each item's reference program; a missing library is a setup error, raised, not scored 0."""
+        if references is None:
+            return
+        if len(references) != len(items):
+            raise ValueError(f"batch columns differ in length: {len(items)} completions, {len(references)} references")
+        for item, reference in zip(items, references):
+            item.reference = str(reference) if reference else None
+        if "bleu" in self.names and any(item.reference for item in items):
+            require_sacrebleu()
 
     def _execute(self, items: list[Graded]) -> None:
         """Run every program once: one batched `run` per language, languages side by side."""
@@ -190,26 +205,28 @@ class Grader:
         try:
             execution = item.execution
             item.strict = self.format.is_strict(item.structure)
-            scores = {c.name: float(c.score(item)) for c in self.preset.components}
+            scores = {c.name: float(score) for c in self.preset.components
+                      if (score := c.score(item)) is not None}  # None: not applicable, left out
         except Exception as exc:  # noqa: BLE001
             log.exception("scoring a completion failed")
             execution = Execution(Status.CRASHED, error=f"grader failure: {exc}")
             scores = {c.name: c.floor for c in self.preset.components}
-        reward = sum(scores[c.name] * c.weight for c in self.preset.components)
+        reward = sum(scores[c.name] * c.weight for c in self.preset.components if c.name in scores)
         return Grade(item.language, execution.status.value, execution.answer, item.gold, item.correct,
                      item.hardcoded, item.strict, scores, reward, execution.error[:500],
                      execution.warnings, execution.seconds)
 
     # -- TRL ---------------------------------------------------------------------------------
 
-    def reward_functions(self) -> list[Callable[..., list[float]]]:
-        """One TRL reward function per component, named after it; they share one grading."""
+    def reward_functions(self) -> list[Callable[..., list[float | None]]]:
+        """One TRL reward function per component, named after it; they share one grading. A
+        component that does not apply to a completion (no reference program) gives TRL None."""
         return [self._reward_function(i, c.name) for i, c in enumerate(self.preset.components)]
 
-    def _reward_function(self, index: int, name: str) -> Callable[..., list[float]]:
-        def reward(prompts: Any = None, completions: Sequence[Any] = (), **kwargs: Any) -> list[float]:
+    def _reward_function(self, index: int, name: str) -> Callable[..., list[float | None]]:
+        def reward(prompts: Any = None, completions: Sequence[Any] = (), **kwargs: Any) -> list[float | None]:
             grades = self._batch(index == 0, completions, kwargs)
-            return [g.scores[name] for g in grades]
+            return [g.scores.get(name) for g in grades]
 
         reward.__name__ = reward.__qualname__ = name
         return reward
@@ -221,7 +238,7 @@ class Grader:
         key = (tuple(completion_text(c) for c in completions), tuple(answers), tuple(langs))
         with self._lock:
             if fresh or self._cache is None or self._cache[0] != key:
-                grades = self.grade(completions, answers, langs, columns.get("question"))
+                grades = self.grade(completions, answers, langs, columns.get("question"), columns.get("reference"))
                 self._cache = (key, grades)
                 if self.on_batch is not None:
                     try:

@@ -41,8 +41,21 @@ MODEL_DEFAULTS = dict(model_name_or_path=DEFAULT_MODEL, use_peft=True, lora_r=8,
 @dataclass
 class TrainScriptArguments(RunSettings):
     """lowres-rl's training settings: the shared RunSettings (data, languages, prompt, reward,
-    limits, workers) plus the two only training has (the rest are TRL's GRPOConfig and ModelConfig)."""
+    limits, workers) plus those only training has: references for the similarity components, the
+    prompt budget and the dry run (the rest are TRL's GRPOConfig and ModelConfig)."""
 
+    reference_column: str = field(default="reference", metadata={"help": "Column holding a reference "
+                                  "program per row, if the dataset has one: the bleu, rouge_l and token_f1 reward "
+                                  "components (weight 0 unless the preset or --reward_weights weighs them) compare "
+                                  "each completion's program with it; rows without one score None there."})
+    reference_dataset: str | None = field(default=None, metadata={"help": "GSM8K-Prolog as the references: "
+                                          "its hub id (Thomas-X-Yang/gsm8k-prolog) or a local copy of its "
+                                          "gsm_prolog_<split>.jsonl; its 'output' programs become --reference_column, "
+                                          "matched to the dataset's rows by question text. Needs sacrebleu "
+                                          "(pip install 'lowres-rl[research]')."})
+    reference_language: str | None = field(default=None, metadata={"help": "Language the reference programs "
+                                           "are written in: rows of other languages get none. Default: every "
+                                           "language, or prolog with --reference_dataset."})
     max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
                                           "is longer than this many tokens; how many (per language) is logged "
                                           "at start-up. The paper used 256 (see --prompt_style compact). "
@@ -130,7 +143,7 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
     output = Path(grpo_args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     completion_log = CompletionLog(output, rank=grpo_args.process_index)
-    grader = Grader(script_args.reward_preset, variant=script_args.variant,
+    grader = Grader(_preset(script_args, dataset), variant=script_args.variant,
                     limits=script_args.limits(),
                     workers=script_args.workers, language=script_args.languages[0],
                     on_batch=completion_log.record)
@@ -148,6 +161,25 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
         log.info("done: adapter and lowres_config.yaml written to %s", output)
     log.info("rank %d: completions in %s", grpo_args.process_index, completion_log.path)
     return output
+
+
+def _preset(script_args: TrainScriptArguments, dataset):
+    """The reward preset, with the similarity components (weight 0) where rows have references."""
+    from lowres_rl.grading.presets import PRESETS, with_similarity
+    from lowres_rl.grading.similarity import require_sacrebleu
+
+    preset = PRESETS[script_args.reward_preset]
+    if "reference" not in dataset.column_names:
+        if any(c.name == "bleu" and c.weight for c in preset.components):
+            raise checks.SetupError(f"--reward_preset {preset.name} rewards similarity to a reference program, and "
+                                    f"the dataset has no {script_args.reference_column!r} column: pass "
+                                    f"--reference_dataset (GSM8K-Prolog) or --reference_column")
+        return preset
+    try:
+        require_sacrebleu()
+    except ImportError as exc:
+        raise checks.SetupError(str(exc)) from None
+    return with_similarity(preset)
 
 
 def _resume(value: str | None) -> str | bool | None:
