@@ -241,3 +241,17 @@ def test_grades_rows_and_training_metrics_carry_the_error_type(tmp_path: Path) -
     assert logged[-2:] == [("errors/prolog/existence_error", 0.0), ("length/prolog", 1.0)]  # 0 once seen; no hy
     rows = [json.loads(line) for line in (tmp_path / "completions.jsonl").read_text().splitlines()]
     assert [r["error_type"] for r in rows] == ["existence_error", "ZeroDivisionError", "", ""]
+
+
+def test_grade_cli_rows_carry_the_error_type() -> None:
+    import io
+
+    from lowres_rl.grade import grade_stream
+
+    lines = [{"code": "(defun solve () (helper 1))", "answer": "1", "lang": "lisp"},
+             {"code": "(defun solve () 1)", "answer": "1", "lang": "lisp"}]
+    sink = io.StringIO()
+    source = io.BytesIO("".join(json.dumps(line) + "\n" for line in lines).encode())
+    grade_stream(Grader(check_hardcoding=False, workers=1), source, sink, "lisp")
+    rows = [json.loads(line) for line in sink.getvalue().splitlines()]
+    assert [(r["status"], r["error_type"]) for r in rows] == [("runtime_error", "UNDEFINED-FUNCTION"), ("ok", "")]
