@@ -11,8 +11,9 @@ rouge_l and token_f1 (lowres_rl.grading.similarity; weight 0 unless the preset w
 lines without one have none). A bare program, a line `{"code": "...", "query": "...", "answer": ...}` or
 any line under `--bare`, is graded as if it came in `<code>`/`<query>` tags (its format scores
 then describe those tags, not the model). Each output line adds every reward component, the
-total `reward`, `status`, executed `answer` (as `executed`), `correct`, `hardcoded` and `strict`
-(the whole response is exactly the format).
+total `reward`, `status`, executed `answer` (as `executed`), `correct`, `hardcoded`, `strict`
+(the whole response is exactly the format), `error` and `error_type` (the language's name for the
+error: `existence_error`, `UNDEFINED-FUNCTION`, `NameError`, "timeout", ...; empty when none).
 
 One output line per input line, always valid JSON: a line that cannot be read (blank, not UTF-8,
 invalid or too deeply nested JSON, lone surrogates, missing or non-numeric fields, numbers too
@@ -155,7 +156,7 @@ def _flush(grader: Grader, batch: list[Entry], sink: TextIO) -> list[Grade]:
             out.append(grade)
             row = {**record, **grade.scores, "reward": grade.reward, "status": grade.status,
                    "executed": grade.answer, "correct": grade.correct, "hardcoded": grade.hardcoded,
-                   "strict": grade.strict_format, "error": grade.error}
+                   "strict": grade.strict_format, "error": grade.error, "error_type": grade.error_type}
         sink.write(_dumps(row, grader, number) + "\n")
     batch.clear()
     return out

@@ -3,7 +3,8 @@
 ;;;; Request on stdin:  a header line `(NONCE SECONDS STEPS MAX-OUTPUT CODE-LENGTH QUERY-LENGTH)`,
 ;;;; then exactly CODE-LENGTH characters of code and QUERY-LENGTH characters of query.
 ;;;; Reply on stdout:   a line `NONCE STATUS` (`NONCE STATUS !` when this SBCL must be replaced
-;;;; before the next program: see INTACT-P), then four escaped lines: answer, output, error,
+;;;; before the next program: see INTACT-P), then five escaped lines: answer, output, error,
+;;;; error type (the condition's type name, TYPE-ERROR or UNDEFINED-FUNCTION; see ERROR-TYPE),
 ;;;; warnings (joined by the ASCII unit separator, code 31, before escaping). Escaping: \ -> \\,
 ;;;; newline -> \n, CR -> \r.
 ;;;;
@@ -121,6 +122,15 @@
   (handler-case (let ((*print-length* 20) (*print-level* 4)) (princ-to-string c))
     (error () (format nil "~a" (type-of c)))))
 
+(defun error-type (c)
+  "The name of condition C's type, without its package: TYPE-ERROR, END-OF-FILE, or a program's own."
+  (let ((type (type-of c)))
+    (if (symbolp type) (symbol-name type) (format nil "~a" (class-name (class-of c))))))
+
+(defun failure (status c)
+  "The (values status answer error error-type) of a program that signalled C."
+  (values status "" (describe-condition c) (error-type c)))
+
 (defun number-text (value)
   "Canonical text: integers as is, ratios and floats as doubles (7/2 -> 3.5)."
   (if (integerp value)
@@ -168,31 +178,29 @@
                     (setf value (eval query))
                     :done)))
     (cond ((eq outcome :deep)
-           (values "memory" "" "recursion too deep: control stack nearly exhausted"))
+           (values "memory" "" "recursion too deep: control stack nearly exhausted" ""))
           ((or (eq outcome :exceeded) (minusp *steps*))
-           (values "timeout" "" (format nil "step limit exceeded (~d loop iterations and calls)" steps)))
-          (t (values "ok" (answer-text value) "")))))
+           (values "timeout" "" (format nil "step limit exceeded (~d loop iterations and calls)" steps) ""))
+          (t (values "ok" (answer-text value) "" "")))))
 
 (defun run-program (nonce code query seconds steps output warnings)
-  "Returns (values status answer error)."
+  "Returns (values status answer error error-type)."
   (incf *counter*)
   (let ((package (make-package (format nil "PROGRAM-~a" nonce) :use '(:lowres-cl)))
         (*steps* steps))
     (unwind-protect
          (handler-case
              (let* ((forms (handler-case (read-forms code package)
-                             (error (c) (return-from run-program
-                                          (values "syntax_error" "" (describe-condition c))))))
+                             (error (c) (return-from run-program (failure "syntax_error" c)))))
                     (query-forms (handler-case (read-forms query package)
-                                   (error (c) (return-from run-program
-                                                (values "syntax_error" "" (describe-condition c))))))
+                                   (error (c) (return-from run-program (failure "syntax_error" c)))))
                     (bad (or (foreign-symbol forms package) (foreign-symbol query-forms package))))
                (when bad
                  (return-from run-program
-                   (values "runtime_error" "" (format nil "forbidden symbol ~s" bad))))
+                   (values "runtime_error" "" (format nil "forbidden symbol ~s" bad) "FORBIDDEN-SYMBOL")))
                (when (/= (length query-forms) 1)
                  (return-from run-program
-                   (values "syntax_error" "" "the query must be exactly one expression")))
+                   (values "syntax_error" "" "the query must be exactly one expression" "")))
                (with-standard-io-syntax
                (let ((*package* package) (*read-eval* nil)
                      (*standard-output* output) (*error-output* output) (*trace-output* output)
@@ -202,10 +210,10 @@
                                            (muffle-warning w))))
                    (sb-ext:with-timeout seconds
                      (evaluate forms (first query-forms) steps))))))
-           (sb-ext:timeout () (values "timeout" "" "time limit exceeded"))
-           (storage-condition (c) (values "memory" "" (describe-condition c)))
-           (sb-sys:interactive-interrupt () (values "runtime_error" "" "interrupted"))
-           (error (c) (values "runtime_error" "" (describe-condition c))))
+           (sb-ext:timeout (c) (values "timeout" "" "time limit exceeded" (error-type c)))
+           (storage-condition (c) (failure "memory" c))
+           (sb-sys:interactive-interrupt (c) (values "runtime_error" "" "interrupted" (error-type c)))
+           (error (c) (failure "runtime_error" c)))
       (ignore-errors (delete-package package)))))
 
 (defun snapshot ()
@@ -262,11 +270,11 @@ and *default-pathname-defaults* (where relative file names go)."
               (warnings (list nil)))
           (read-sequence code *standard-input*)
           (read-sequence query *standard-input*)
-          (multiple-value-bind (status answer error)
+          (multiple-value-bind (status answer error type)
               (run-program nonce code query seconds steps output warnings)
             (let ((intact (intact-p)))
-              (format *real-output* "~a ~a~:[ !~;~]~%~a~%~a~%~a~%~a~%" nonce status intact (escape answer)
-                      (escape (get-output-stream-string (buffer output))) (escape error)
+              (format *real-output* "~a ~a~:[ !~;~]~%~a~%~a~%~a~%~a~%~a~%" nonce status intact (escape answer)
+                      (escape (get-output-stream-string (buffer output))) (escape error) (escape type)
                       (escape (format nil (format nil "~~{~~a~~^~c~~}" (code-char 31))
                                       (reverse (car warnings)))))
               (finish-output *real-output*)

@@ -5,7 +5,9 @@
     Code and QueryText are strings, handed over as terms (never spliced into goal text). Loads the
     code into a fresh temporary module (nothing leaks into the next program), then calls the query
     there with a wall-time limit and an inference limit, and answers with one JSON string:
-    {"status": ..., "answer": ..., "error": ..., "warnings": [...]}. It never throws and never halts:
+    {"status": ..., "answer": ..., "error": ..., "error_type": ..., "warnings": [...]}, where
+    error_type names the error (the functor of an ISO error's formal term: existence_error,
+    type_error, ...; see error_type/2). It never throws and never halts:
     halt/0,1 are redefined in the program's module to throw, and loading messages (syntax errors,
     singleton warnings) are captured through message_hook/3 instead of being printed. What is
     global rather than the module's own and a program may still change — the Prolog flags
@@ -40,18 +42,18 @@ lowres_run(Code, QueryText, Milliseconds, Inferences, Json) :-
     catch(flush_output(user_output), _, true),
     result_json(Result, Warnings, Json).
 
-crash_result(E, result(runtime_error, '', Msg)) :- message_text(E, Msg).
+crash_result(E, result(runtime_error, '', Msg, Type)) :- message_text(E, Msg), error_type(E, Type).
 
 run(Code, QueryText, Seconds, Inferences, Result) :-
     (   catch(term_string(Goal, QueryText, [variable_names(Bindings)]), E, true)
     ->  (   nonvar(E)
-        ->  message_text(E, Msg), Result = result(syntax_error, '', Msg)
+        ->  message_text(E, Msg), error_type(E, Type), Result = result(syntax_error, '', Msg, Type)
         ;   callable(Goal)
         ->  in_temporary_module(M, prepare(M),
                                 guarded_run(M, lowres_harness:load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result)))
-        ;   Result = result(syntax_error, '', 'the query is not a callable goal')
+        ;   Result = result(syntax_error, '', 'the query is not a callable goal', '')
         )
-    ;   Result = result(syntax_error, '', 'empty query')
+    ;   Result = result(syntax_error, '', 'empty query', '')
     ).
 
 %   The program's module: it inherits from `system`, not `user` (so nothing a program asserts
@@ -70,7 +72,7 @@ load_and_query(M, Code, Goal, Bindings, Seconds, Inferences, Result) :-
     (   LoadOutcome \== true
     ->  outcome_result(LoadOutcome, Result)
     ;   captured(error, Term-Text)
-    ->  load_error_status(Term, Status), Result = result(Status, '', Text)
+    ->  load_error_status(Term, Status), loading_error_type(Term, Type), Result = result(Status, '', Text, Type)
     ;   limited(Seconds, Inferences, (guard_goal(M:Goal), M:Goal), Outcome),
         query_result(Outcome, Bindings, Result)
     ).
@@ -92,11 +94,12 @@ limited(Seconds, Inferences, Goal, Outcome) :-
 load_error_status(error(syntax_error(_), _), syntax_error) :- !.
 load_error_status(_, runtime_error).
 
-outcome_result(false, result(runtime_error, '', 'loading the code failed')).
-outcome_result(error(E), result(Status, '', Msg)) :- error_status(E, Status), message_text(E, Msg).
+outcome_result(false, result(runtime_error, '', 'loading the code failed', '')).
+outcome_result(error(E), result(Status, '', Msg, Type)) :-
+    error_status(E, Status), message_text(E, Msg), error_type(E, Type).
 
 query_result(true, Bindings, Result) :- !, answer_result(Bindings, Result).
-query_result(false, _, result(no_answer, '', 'the query failed')) :- !.
+query_result(false, _, result(no_answer, '', 'the query failed', '')) :- !.
 query_result(Outcome, _, Result) :- outcome_result(Outcome, Result).
 
 error_status(time_limit_exceeded, timeout) :- !.
@@ -105,13 +108,24 @@ error_status(error(resource_error(_), _), memory) :- !.
 error_status(error(syntax_error(_), _), syntax_error) :- !.
 error_status(_, runtime_error).
 
+%   error_type(+Exception, -Type): the functor of an ISO error's formal term (error(type_error(_,
+%   _), _) -> type_error), the limits' own atoms (time_limit_exceeded, inference_limit_exceeded);
+%   anything else a program threw is an unhandled_exception (its name is the program's choice,
+%   not a kind of error). A message SWI-Prolog printed while loading is named by its functor.
+error_type(error(Formal, _), Type) :- !, ( callable(Formal) -> functor(Formal, Type, _) ; Type = error ).
+error_type(E, E) :- memberchk(E, [time_limit_exceeded, inference_limit_exceeded]), !.
+error_type(_, unhandled_exception).
+
+loading_error_type(error(Formal, Context), Type) :- !, error_type(error(Formal, Context), Type).
+loading_error_type(Message, Type) :- ( callable(Message) -> functor(Message, Type, _) ; Type = unknown ).
+
 %   The answer: the first numeric binding of the query's variables, else the first bound one
 %   (a non-number such as `3*4` or an atom, which the grader scores as not numeric).
-answer_result(Bindings, result(ok, Answer, '')) :-
+answer_result(Bindings, result(ok, Answer, '', '')) :-
     member(_=V, Bindings), number(V), !, number_text(V, Answer).
-answer_result(Bindings, result(ok, Answer, '')) :-
+answer_result(Bindings, result(ok, Answer, '', '')) :-
     member(_=V, Bindings), nonvar(V), !, format(atom(Answer), '~q', [V]).
-answer_result(_, result(no_answer, '', 'the query succeeded without binding a value')).
+answer_result(_, result(no_answer, '', 'the query succeeded without binding a value', '')).
 
 number_text(V, Text) :- rational(V), \+ integer(V), !, F is float(V), format(atom(Text), '~w', [F]).
 number_text(V, Text) :- format(atom(Text), '~w', [V]).
@@ -148,10 +162,10 @@ restore_flags :-
            ;   catch(set_prolog_flag(Flag, Value), _, true)
            )).
 
-result_json(result(Status, Answer, Error), Warnings, Json) :-
+result_json(result(Status, Answer, Error, Type), Warnings, Json) :-
     with_output_to(string(Json),
         json_write_dict(current_output,
-                        _{status: Status, answer: Answer, error: Error, warnings: Warnings},
+                        _{status: Status, answer: Answer, error: Error, error_type: Type, warnings: Warnings},
                         [width(0)])).
 
 :- save_flags.

@@ -3,7 +3,10 @@
     python -m lowres_rl.evaluate compare outputs/eval-base outputs/eval-grpo --labels base,grpo
 
 Prints every figure of every language for both runs with the difference (B - A) in percentage
-points, and writes compare.png (into --output_dir, or RUN_B's directory).
+points, and writes compare.png (into --output_dir, or RUN_B's directory). When the results have
+diagnostics (lowres_rl.evaluation.diagnostics), their figures follow: the share of samples per
+error type (in points), warnings per sample by kind, and completion length (median, mean of
+correct and of incorrect samples; a difference only when both runs count in the same unit).
 """
 from __future__ import annotations
 
@@ -79,24 +82,73 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def compare_diagnostics(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows like compare_runs' for the runs' diagnostics (none when neither has them); each row
+    has a `unit`: "share" (of samples, B - A in points), "per sample" or a length unit (B - A in
+    `diff`, None when the runs' units differ)."""
+    da, db = a.get("diagnostics") or {}, b.get("diagnostics") or {}
+    rows = []
+    for language in dict.fromkeys([*da, *db]):
+        fa, fb = _diagnostic_figures(da.get(language)), _diagnostic_figures(db.get(language))
+        for name in dict.fromkeys([*fa, *fb]):
+            (va, ua), (vb, ub) = fa.get(name, (None, None)), fb.get(name, (None, None))
+            unit = ua or ub
+            both = va is not None and vb is not None and ua == ub
+            row = {"language": language, "figure": name, "a": va, "b": vb, "unit": unit,
+                   "diff_points": round(100 * (vb - va), 6) if both and unit == "share" else None,
+                   "diff": vb - va if both and unit != "share" else None}
+            rows.append(row)
+    return rows
+
+
+def _diagnostic_figures(figure: dict[str, Any] | None) -> dict[str, tuple[float | None, str]]:
+    """A language's diagnostics under flat names, each as (value, unit)."""
+    if not figure:
+        return {}
+    n = max(1, figure["n_samples"])
+    flat = {f"error {kind}": (count / n, "share") for kind, count in figure["error_types"].items()}
+    flat.update({f"warning {kind}": (count / n, "per sample") for kind, count in figure["warning_kinds"].items()})
+    length = figure["length"]
+    if length.get("n"):
+        unit = length["unit"]
+        flat.update({"length median": (length["median"], unit), "length mean correct": (length["mean_correct"], unit),
+                     "length mean incorrect": (length["mean_incorrect"], unit)})
+    return flat
+
+
+def _value(value: float | None, unit: str | None) -> str:
+    if unit in (None, "share"):
+        return pct(value)
+    return "–" if value is None else f"{value:.2f}" if unit == "per sample" else f"{value:.1f} {unit}"
+
+
 def compare_table(rows: list[dict[str, Any]], labels: tuple[str, str]) -> str:
+    """Markdown: one line per row of compare_runs or compare_diagnostics."""
     lines = [f"| language | figure | {labels[0]} | {labels[1]} | difference |", "|---|---|---|---|---|"]
     for row in rows:
-        diff = "–" if row["diff_points"] is None else f"{row['diff_points']:+.1f} pt"
-        lines.append(f"| {row['language']} | {row['figure']} | {pct(row['a'])} | {pct(row['b'])} | {diff} |")
+        unit = row.get("unit")
+        if row["diff_points"] is not None:
+            diff = f"{row['diff_points']:+.1f} pt"
+        elif row.get("diff") is not None:
+            diff = f"{row['diff']:+.2f}" if unit == "per sample" else f"{row['diff']:+.1f}"
+        else:
+            diff = "–"
+        figure = row["figure"].replace("|", "\\|")
+        lines.append(f"| {row['language']} | {figure} | {_value(row['a'], unit)} | {_value(row['b'], unit)} | {diff} |")
     return "\n".join(lines) + "\n"
 
 
 def compare(run_a: str | Path, run_b: str | Path, output_dir: str | Path | None = None,
             labels: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], Path, tuple[str, str]]:
-    """Compare two runs: the rows of compare_runs, the path of compare.png and the run labels."""
+    """Compare two runs: the rows of compare_runs then compare_diagnostics, the path of
+    compare.png and the run labels."""
     a, b = load_results(run_a), load_results(run_b)
     labels = labels or (_run_name(run_a), _run_name(run_b))
     if labels[0] == labels[1]:
         labels = (f"A: {labels[0]}", f"B: {labels[1]}")
     directory = Path(output_dir) if output_dir else (Path(run_b) if Path(run_b).is_dir() else Path(run_b).parent)
     path = plots.compare_plot(a["figures"], b["figures"], labels, directory / "compare.png")
-    return compare_runs(a, b), path, labels
+    return compare_runs(a, b) + compare_diagnostics(a, b), path, labels
 
 
 def _run_name(run: str | Path) -> str:

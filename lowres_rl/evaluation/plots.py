@@ -3,6 +3,7 @@
     accuracy_plot(figures, "outputs/eval/accuracy.png")      # accuracy per language (bars)
     status_plot(figures, "outputs/eval/statuses.png")        # execution statuses, stacked
     compare_plot(figures_a, figures_b, ("base", "grpo"), "outputs/eval/compare.png")
+    error_type_plot(diagnostics, "outputs/eval/errors.png")  # error types per language (bars)
 
 `figures` maps a language to its figures (lowres_rl.evaluation.metrics.language_figures), as in results.json.
 """
@@ -112,6 +113,32 @@ def status_plot(figures: Figures, path: str | Path, title: str = "Execution stat
     ax.set_ylim(0, 100)
     ax.set_title(title)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return _save(fig, plt, path)
+
+
+def error_type_plot(diagnostics: Figures, path: str | Path, top: int = 8,
+                    title: str = "Error types per language") -> Path:
+    """Grouped bars: for the `top` most common error types over all languages, the share of each
+    language's samples ending in it (`diagnostics` as lowres_rl.evaluation.diagnostics makes)."""
+    plt = _pyplot()
+    languages = list(diagnostics)
+    totals: dict[str, int] = {}
+    for figure in diagnostics.values():
+        for kind, count in figure["error_types"].items():
+            totals[kind] = totals.get(kind, 0) + count
+    kinds = sorted(totals, key=lambda k: -totals[k])[:top]
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(kinds) * max(1, len(languages)) / 2 + 3), 4.2))
+    width = 0.8 / max(1, len(languages))
+    for i, language in enumerate(languages):
+        figure = diagnostics[language]
+        xs = [k + (i - (len(languages) - 1) / 2) * width for k in range(len(kinds))]
+        ax.bar(xs, [100 * figure["error_types"].get(kind, 0) / max(1, figure["n_samples"]) for kind in kinds],
+               width, label=language)
+    ax.set_xticks(range(len(kinds)), kinds, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("% of samples")
+    ax.set_title(title if kinds else f"{title}: none")
+    if languages:
+        ax.legend(fontsize=8)
     return _save(fig, plt, path)
 
 

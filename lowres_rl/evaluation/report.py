@@ -1,6 +1,7 @@
 """Evaluation outputs: results.json, results.md (one table row per language) and the plots.
 
-    write_outputs(results, "outputs/eval")     # results: {"settings", "figures", "problems"}
+    write_outputs(results, "outputs/eval")     # results: {"settings", "figures", "problems"}, and
+                                               # "diagnostics" (lowres_rl.evaluation.diagnostics) if made
     print(markdown(results))
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import lowres_rl.evaluation.diagnostics as diagnostics
 import lowres_rl.evaluation.plots as plots
 
 
@@ -52,11 +54,16 @@ def markdown(results: dict[str, Any]) -> str:
         adapter = f" + adapter {settings['adapter']}" if settings.get("adapter") else ""
         source = (f"model {settings.get('model')}{adapter}, dataset {settings.get('dataset')} "
                   f"({settings.get('dataset_split', settings.get('split'))}), protocol {settings.get('protocol')}")
-    return f"Evaluation: {source}. Accuracy: {settings.get('accuracy')}.\n\n" + "\n".join(lines) + "\n"
+    text = f"Evaluation: {source}. Accuracy: {settings.get('accuracy')}.\n\n" + "\n".join(lines) + "\n"
+    if results.get("diagnostics"):
+        text += "\nDiagnostics (error types as a share of samples, warnings by kind):\n\n"
+        text += diagnostics.markdown(results["diagnostics"])
+    return text
 
 
 def write_outputs(results: dict[str, Any], output_dir: str | Path) -> Path:
-    """results.json, results.md, accuracy.png and statuses.png in `output_dir`."""
+    """results.json, results.md, accuracy.png and statuses.png in `output_dir`, and errors.png
+    (error types per language) when the results have diagnostics."""
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2, ensure_ascii=False)
@@ -64,4 +71,6 @@ def write_outputs(results: dict[str, Any], output_dir: str | Path) -> Path:
     (output / "results.md").write_text(markdown(results), encoding="utf-8")
     plots.accuracy_plot(results["figures"], output / "accuracy.png")
     plots.status_plot(results["figures"], output / "statuses.png")
+    if results.get("diagnostics"):
+        plots.error_type_plot(results["diagnostics"], output / "errors.png")
     return output

@@ -50,6 +50,7 @@ class Grade:
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    error_type: str = ""  # the language's error_type(execution): `existence_error`, `TYPE-ERROR`, `NameError`
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -214,7 +215,7 @@ class Grader:
         reward = sum(scores[c.name] * c.weight for c in self.preset.components if c.name in scores)
         return Grade(item.language, execution.status.value, execution.answer, item.gold, item.correct,
                      item.hardcoded, item.strict, scores, reward, execution.error[:500],
-                     execution.warnings, execution.seconds)
+                     execution.warnings, execution.seconds, _error_type(item.language, execution))
 
     # -- TRL ---------------------------------------------------------------------------------
 
@@ -262,6 +263,16 @@ def summary(grades: Sequence[Grade]) -> dict[str, Any]:
         "mean_reward": sum(g.reward for g in grades) / n,
         "statuses": dict(sorted(statuses.items())),
     }
+
+
+def _error_type(language: str, execution: Execution) -> str:
+    """The language's name for the error that ended `execution`; what the interpreter reported if
+    the language is unavailable or its hook fails (a plugin's bug must not stop grading)."""
+    try:
+        return str(get_language(language).error_type(execution))
+    except Exception:  # noqa: BLE001
+        log.exception("the %s error_type hook failed", language)
+        return execution.error_type
 
 
 def _is_correct(item: Graded) -> bool:

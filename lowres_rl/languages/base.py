@@ -13,17 +13,19 @@ runs model-written code. Parsing responses (lowres_rl.grading) and running progr
 
 Every hook lowres-rl reads from a plugin is declared here with its default: on `Language` the
 required `interpreter()` and the optional `requires`, `extension`, `kill_grace`, `number_syntax`,
-`number_literals()`, `synthetic()`, `prompt_file()` and `normalize_query()`; on the interpreter
+`number_literals()`, `synthetic()`, `prompt_file()`, `normalize_query()`, `error_type()` and
+`warning_kind()`; on the interpreter
 (`BaseInterpreter`) the required `execute()` and the optional `helper_pids()`. A language driven
 through a long-lived interpreter process gets the plumbing from lowres_rl.languages.pipe.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import ClassVar, Iterable
 
-from lowres_rl.languages.contract import Execution, Interpreter, Limits
+from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import DECIMAL, Literal, NumberSyntax
 from lowres_rl.languages.recipe import Recipe
 
@@ -94,5 +96,31 @@ class Language:
         """Tidy a query as written by a model (strip blanks); languages add their own rules."""
         return query.strip()
 
+    def error_type(self, execution: Execution) -> str:
+        """What kind of error ended `execution`, for diagnostics (lowres_rl.evaluation.diagnostics):
+        "timeout" or "memory" for those statuses (however the limit was enforced: an inference
+        limit, a step budget, a kill), else the type the interpreter reported, else a conservative
+        guess from the message (a leading exception class `NameError: ...` or error term
+        `type_error(...)`), else "" (unknown, or nothing went wrong)."""
+        if execution.status in (Status.TIMEOUT, Status.MEMORY):
+            return execution.status.value
+        if execution.error_type or execution.status not in (Status.SYNTAX_ERROR, Status.RUNTIME_ERROR):
+            return execution.error_type
+        guess = _NAMED_ERROR.match(execution.error)
+        return guess.group(1)[:MAX_ERROR_TYPE] if guess else ""
+
+    def warning_kind(self, warning: str) -> str:
+        """The kind of a warning, for the lint profile: the same for every warning of that kind
+        whatever it names. Default: its first line up to the first colon, with quoted names and
+        numbers dropped, lower-cased (`Singleton variables: [X]` → `singleton variables`)."""
+        head = warning.strip().split("\n", 1)[0].split(":", 1)[0]
+        head = _WARNING_NOISE.sub(" ", head)
+        return " ".join(head.lower().split())[:80] or "other"
+
     def __repr__(self) -> str:
         return f"<language {self.name}>"
+
+
+# A message that starts by naming its error: `NameError: ...`, `type_error(...)`, `TYPE-ERROR ...`.
+_NAMED_ERROR = re.compile(r"\s*(?:error\()?([A-Za-z][\w.]*(?:Error|Exception)|[a-z]+_error|[A-Z]+(?:-[A-Z]+)*-ERROR)\b")
+_WARNING_NOISE = re.compile(r"'[^']*'|`[^`]*'|\"[^\"]*\"|\|[^|]*\||\d+")

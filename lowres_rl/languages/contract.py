@@ -61,13 +61,18 @@ class Limits:
 @dataclass
 class Execution:
     """The outcome of running one program. `answer` is canonical text (`18`, `3.5`) when the
-    status is ok; `error` is a one-paragraph reason otherwise."""
+    status is ok; `error` is a one-paragraph reason otherwise, and `error_type` the name of what
+    the interpreter raised (a Prolog error term's functor such as `existence_error`, a Lisp
+    condition type such as `UNDEFINED-FUNCTION`, a Python exception class such as `NameError`),
+    empty when it raised nothing or did not say. Limits a language enforces itself may leave it
+    empty: `Language.error_type` names those by their status ("timeout", "memory")."""
 
     status: Status
     answer: str | None = None
     stdout: str = ""
     stderr: str = ""
     error: str = ""
+    error_type: str = ""
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -96,6 +101,7 @@ class Execution:
             stdout=_text(data.get("stdout"), output),
             stderr=_text(data.get("stderr"), output),
             error=_text(data.get("error"), MAX_ERROR),
+            error_type=_name(data.get("error_type")),
             warnings=[_text(w, MAX_WARNING) for w in warnings[:MAX_WARNINGS]],
             seconds=float(seconds),
         )
@@ -103,6 +109,7 @@ class Execution:
 
 MAX_ANSWER = 10_000     # characters: far beyond any GSM8K answer, small enough to keep
 MAX_ERROR = 10_000      # characters of an error message kept
+MAX_ERROR_TYPE = 100    # characters of an error type kept: a class or functor name, never a message
 MAX_WARNING = 2_000     # characters per warning, and warnings per program, kept
 MAX_WARNINGS = 50
 
@@ -114,6 +121,12 @@ def _text(value: Any, limit: int) -> str:
     if not isinstance(value, str):
         raise ValueError(f"a text field holds {type(value).__name__}")
     return value[:limit]
+
+
+def _name(value: Any) -> str:
+    """An error type of a reply: a string (anything else is refused), its unprintable characters
+    (newlines: a program may name its own exception class) dropped, cut at MAX_ERROR_TYPE."""
+    return "".join(c for c in _text(value, MAX_ERROR_TYPE * 4) if c.isprintable())[:MAX_ERROR_TYPE]
 
 
 class Interpreter(Protocol):

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from lowres_rl.languages.base import BaseInterpreter, Language
-from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status, canonical_number
+from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status, canonical_number
 from lowres_rl.languages.confined import confined_namespace, is_confined
 from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer
 from lowres_rl.languages.recipe import Recipe, kebab, prefix, variables
@@ -155,11 +155,11 @@ class HyInterpreter(BaseInterpreter):
             forms = list(hy.read_many(code, filename="program.hy"))
             query_forms = list(hy.read_many(query, filename="query.hy"))
         except self._syntax_errors as exc:
-            return Execution(Status.SYNTAX_ERROR, error=_describe(exc))
+            return _failed(Status.SYNTAX_ERROR, exc)
         except (MemoryError, RecursionError) as exc:
-            return Execution(Status.MEMORY, error=_describe(exc))
+            return _failed(Status.MEMORY, exc)
         except Exception as exc:  # noqa: BLE001 - the reader failing in some other way on odd text
-            return Execution(Status.SYNTAX_ERROR, error=_describe(exc))
+            return _failed(Status.SYNTAX_ERROR, exc)
         if len(query_forms) != 1:
             return Execution(Status.SYNTAX_ERROR, error="the query must be exactly one expression")
         prepared = Prepared(types.ModuleType("program"), code, forms, query_forms[0])
@@ -170,11 +170,11 @@ class HyInterpreter(BaseInterpreter):
             prepared.confined = all(is_confined(tree) for _, tree in trees)
             prepared.units = [(mode, _bytecode(tree, mode)) for mode, tree in trees]
         except self._syntax_errors as exc:
-            return Execution(Status.SYNTAX_ERROR, error=_describe(exc))
+            return _failed(Status.SYNTAX_ERROR, exc)
         except (MemoryError, RecursionError) as exc:
-            return Execution(Status.MEMORY, error=_describe(exc))
+            return _failed(Status.MEMORY, exc)
         except Exception as exc:  # noqa: BLE001 - a core macro refusing its arguments, say
-            return Execution(Status.RUNTIME_ERROR, error=_describe(exc))
+            return _failed(Status.RUNTIME_ERROR, exc)
         return prepared
 
     def _trees(self, prepared: Prepared, whole: bool) -> Iterator[tuple[str, ast.AST]]:
@@ -232,7 +232,7 @@ class HyInterpreter(BaseInterpreter):
                 ((mode, _bytecode(tree, mode)) for mode, tree in self._trees(prepared, whole=False))
             reply = self._run(prepared.module.__dict__, units, limits).to_dict()
         except BaseException as exc:  # noqa: BLE001 - whatever escapes is the program's error
-            reply = Execution(Status.RUNTIME_ERROR, error=_describe(exc)).to_dict()
+            reply = _failed(Status.RUNTIME_ERROR, exc).to_dict()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -263,7 +263,7 @@ class HyInterpreter(BaseInterpreter):
                 except StopIteration:
                     break
                 except self._syntax_errors as exc:
-                    return Execution(Status.SYNTAX_ERROR, error=_describe(exc))
+                    return _failed(Status.SYNTAX_ERROR, exc)
                 if mode == "eval":
                     value = eval(code, namespace)
                 else:
@@ -271,10 +271,10 @@ class HyInterpreter(BaseInterpreter):
         except StepLimit:
             pass
         except (MemoryError, RecursionError) as exc:
-            return Execution(Status.MEMORY, error=_describe(exc))
+            return _failed(Status.MEMORY, exc)
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt: all contained
             if left >= 0:
-                return Execution(Status.RUNTIME_ERROR, error=_describe(exc))
+                return _failed(Status.RUNTIME_ERROR, exc)
         if left < 0:  # out of steps, whatever the program did after (it may have caught the raise)
             return Execution(Status.TIMEOUT, error=f"step limit exceeded ({limits.steps} loop iterations and calls)")
         try:
@@ -347,6 +347,11 @@ def _bytecode(tree: ast.AST, mode: str) -> types.CodeType:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _failed(status: Status, exc: BaseException) -> Execution:
+    """The Execution of a program that raised `exc`: its message, and its class as the error type."""
+    return Execution(status, error=_describe(exc), error_type=type(exc).__name__[:MAX_ERROR_TYPE])
 
 
 def _short_repr(value: object) -> str:

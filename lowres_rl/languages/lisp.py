@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from lowres_rl.languages.base import Language
-from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
+from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer, ratio
 from lowres_rl.languages.pipe import PipeInterpreter, find_program
 from lowres_rl.languages.recipe import Recipe, kebab, prefix, variables
@@ -108,7 +108,7 @@ def sbcl_command(memory_mb: int) -> list[str]:
 class LispInterpreter(PipeInterpreter):
     """Talks to one SBCL harness process over pipes (lowres_rl.languages.pipe restarts it when it
     dies or overruns). Replies are lines, escaped by the harness: `NONCE STATUS`, then the
-    answer, output, error and warnings."""
+    answer, output, error, error type (the condition's type name) and warnings."""
 
     died = "SBCL exited (an exit call, or heap or stack exhausted beyond recovery)"
 
@@ -123,19 +123,19 @@ class LispInterpreter(PipeInterpreter):
         lines = self._lines(nonce, deadline)
         if lines is None:
             return None
-        status, answer, output, error, warnings = lines
+        status, answer, output, error, error_type, warnings = lines
         status, _, altered = status.partition(" ")
         if status == Status.MEMORY or altered:
             self.stop()  # a heap SBCL survived once is fragile, and one whose packages or functions
             # a program changed (the harness said "!") is not the one the next program should meet
         return Execution(Status(status), answer=answer if status == "ok" else None, stdout=output,
-                         error=error, warnings=[w for w in warnings.split(WARNING_SEPARATOR) if w])
+                         error=error, error_type=error_type[:MAX_ERROR_TYPE], warnings=[w for w in warnings.split(WARNING_SEPARATOR) if w])
 
     def _lines(self, nonce: str, deadline: float) -> tuple[str, ...] | None:
-        """Read lines until `NONCE STATUS` and the four lines after it; None on EOF or deadline."""
+        """Read lines until `NONCE STATUS` and the five lines after it; None on EOF or deadline."""
         lines: list[str] = []
         status = None
-        while len(lines) < 4:
+        while len(lines) < 5:
             line = self.read_line(deadline)
             if line is None:
                 return None

@@ -18,13 +18,14 @@ import shutil
 from ctypes import POINTER, byref, c_char_p, c_size_t, c_uint, c_int, string_at
 
 from lowres_rl.languages.base import BaseInterpreter, Language
-from lowres_rl.languages.contract import Execution, Interpreter, Limits, Status
+from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import Literal, Number, NumberSyntax, decimal, integer, ratio
 from lowres_rl.languages.recipe import Recipe, camel, infix, variables
 from lowres_rl.languages.resources import resource
 
 _QUERY_PREFIX = re.compile(r"^\s*\?-\s*")
 _TEMP_MODULE = re.compile(r"'tmp-\d+-\d+':")  # the per-program module's name, noise to a reader
+_INDICATOR = re.compile(r"(?:(?:'[^']*'|\w+):)*(?:'[^']*'|\w+)//?\d+")  # [module:]name/arity
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "\\": 92, "'": 39, '"': 34, "`": 96, "s": 32, "e": 27, "0": 0}
 
 # Number literals, for the hard-coding check (see lowres_rl.languages.numerals).
@@ -82,6 +83,11 @@ class Prolog(Language):
     def interpreter(self, limits: Limits) -> Interpreter:
         return PrologInterpreter()
 
+    def warning_kind(self, warning: str) -> str:
+        """Predicates named by indicator are one kind: `Clauses of m:a/1 are not together in the
+        source-file` → `clauses of p/n are not together in the source-file`."""
+        return super().warning_kind(_INDICATOR.sub("p/n", warning.strip().split("\n", 1)[0]))
+
     def synthetic(self, recipe: Recipe) -> str:
         return program(recipe)
 
@@ -110,7 +116,7 @@ class PrologInterpreter(BaseInterpreter):
         reply = json.loads(self._call(code, query, round(1000 * limits.timeout), limits.inferences))
         answer = reply["answer"] or None
         return Execution(Status(reply["status"]), answer=answer, error=_TEMP_MODULE.sub("", reply["error"]).strip(),
-                         warnings=[w.strip() for w in reply["warnings"]])
+                         error_type=reply["error_type"][:MAX_ERROR_TYPE], warnings=[w.strip() for w in reply["warnings"]])
 
     def _call(self, code: str, query: str, milliseconds: int, inferences: int) -> str:
         """lowres_run(Code, Query, Milliseconds, Inferences, Json) through the C interface."""

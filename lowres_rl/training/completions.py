@@ -1,7 +1,12 @@
 """The completions log: every completion a run generates, graded, appended to
 `<output_dir>/completions.jsonl` as it is scored (one line each: step, rank, language, prompt index,
-completion, status, executed answer, every reward component). Per-language means of each
-component go to TRL's metrics (`rewards/<component>/<language>`).
+completion, status, error type, executed answer, every reward component). Per-language means of
+each component go to TRL's metrics (`rewards/<component>/<language>`), and so do the diagnostics
+of lowres_rl.evaluation.diagnostics that fit a scalar: the share of each error type
+(`errors/<language>/<type>`: `existence_error`, `TYPE-ERROR`, `NameError`, `timeout`, ...) and the
+mean completion length (`length/<language>`, in tokens when TRL passes `completion_ids`, else
+characters). TRL averages a metric over the batches that logged it, so an error type once seen
+is logged as 0 in every later batch of that language without it.
 
 In a multi-process run every rank grades only its own share of the completions, so every rank
 keeps its own file: rank 0 `completions.jsonl`, rank N `completions-rankN.jsonl` (one writer per
@@ -27,6 +32,7 @@ class CompletionLog:
         self.rank = rank
         self.path = Path(output_dir) / log_name(rank)
         self._file = open(self.path, "a", encoding="utf-8")
+        self._seen: set[str] = set()  # error-type metrics logged so far (0 when absent from a batch)
 
     def record(self, grades: Sequence[Grade], texts: Sequence[str], columns: dict[str, Any]) -> None:
         """The Grader's on_batch hook: write the batch and log per-language metrics."""
@@ -35,15 +41,28 @@ class CompletionLog:
         indices = columns.get("index") or [None] * len(grades)
         for grade, text, index in zip(grades, texts, indices):
             row = {"step": step, "rank": self.rank, "language": grade.language, "index": index,
-                   "completion": text, "status": grade.status, "answer": grade.answer, "gold": grade.gold,
+                   "completion": text, "status": grade.status, "error_type": grade.error_type,
+                   "answer": grade.answer, "gold": grade.gold,
                    "correct": grade.correct, "hardcoded": grade.hardcoded, **grade.scores,
                    "reward": grade.reward}
             self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._file.flush()
         log_metric = columns.get("log_metric")
-        if log_metric is not None and len({g.language for g in grades}) > 1:
+        if log_metric is None:
+            return
+        if len({g.language for g in grades}) > 1:  # with one language TRL's own means say it
             for name, value in per_language_means(grades).items():
                 log_metric(name, value)
+        ids = columns.get("completion_ids")
+        lengths = [len(i) for i in ids] if ids and len(ids) == len(texts) else [len(t) for t in texts]
+        figures = diagnostic_metrics(grades, lengths)
+        self._seen.update(name for name in figures if name.startswith("errors/"))
+        present = {g.language for g in grades}
+        for name in self._seen:
+            if name.split("/")[1] in present:  # a language absent from this batch logs nothing
+                figures.setdefault(name, 0.0)
+        for name, value in sorted(figures.items()):
+            log_metric(name, value)
 
     def close(self) -> None:
         self._file.close()
@@ -56,3 +75,19 @@ def per_language_means(grades: Sequence[Grade]) -> dict[str, float]:
         for component, score in grade.scores.items():
             sums[f"rewards/{component}/{grade.language}"].append(score)
     return {name: sum(values) / len(values) for name, values in sums.items()}
+
+
+def diagnostic_metrics(grades: Sequence[Grade], lengths: Sequence[int]) -> dict[str, float]:
+    """`errors/<language>/<type>` -> share of that language's completions ending in that error;
+    `length/<language>` -> their mean length (`lengths`, one per grade)."""
+    by_language: dict[str, list[tuple[Grade, int]]] = defaultdict(list)
+    for grade, length in zip(grades, lengths):
+        by_language[grade.language].append((grade, length))
+    metrics: dict[str, float] = {}
+    for language, pairs in by_language.items():
+        metrics[f"length/{language}"] = sum(n for _, n in pairs) / len(pairs)
+        for grade, _ in pairs:
+            if grade.error_type:
+                name = f"errors/{language}/{grade.error_type}"
+                metrics[name] = metrics.get(name, 0.0) + 1 / len(pairs)
+    return metrics
