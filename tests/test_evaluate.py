@@ -66,6 +66,11 @@ def assert_outputs(directory: Path, languages: list[str]) -> dict:
     assert list(results["figures"]) == languages
     for language in languages:
         assert f"| {language} |" in table
+    # diagnostics beyond accuracy, per language: statuses, error types, lengths (lowres_rl.evaluation.diagnostics)
+    assert list(results["diagnostics"]) == languages
+    for language in languages:
+        figures = results["diagnostics"][language]
+        assert sum(figures["statuses"].values()) == sum(p["n_samples"] for p in results["problems"][language])
     return results
 
 

@@ -41,6 +41,7 @@ from typing import Sequence
 
 import lowres_rl.training.checks as checks
 from lowres_rl.evaluation.completions import evaluate_completions
+from lowres_rl.evaluation.diagnostics import diagnostics
 from lowres_rl.evaluation.model import evaluate_model
 from lowres_rl.evaluation.report import markdown, write_outputs
 from lowres_rl.evaluation.sampling import DEFAULT_MAX_NEW_TOKENS, DEFAULT_SAMPLING_TEMPERATURE
@@ -157,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except checks.SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    results["diagnostics"] = diagnostics(results["problems"])
     output = write_outputs(results, args.output_dir)
     print(markdown(results))
     log.info("results in %s", output)

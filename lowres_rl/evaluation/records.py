@@ -35,7 +35,7 @@ def sample_record(text: str, grade: Any, tokens: int | None) -> dict[str, Any]:
     """One graded completion as stored in results.json (the input of lowres_rl.evaluation.metrics)."""
     return {"completion": text, "status": grade.status, "answer": grade.answer, "correct": grade.correct,
             "hardcoded": grade.hardcoded, "strict_format": grade.strict_format, "error": grade.error,
-            "seconds": round(grade.seconds, 4), "tokens": tokens}
+            "error_type": grade.error_type, "warnings": grade.warnings, "seconds": round(grade.seconds, 4), "tokens": tokens}
 
 
 def problem_record(index: Any, question: str, gold: str, samples: list[dict[str, Any]]) -> dict[str, Any]:
