@@ -2,7 +2,7 @@
 
 The answer is the value of the query expression (`(total)`); without a query, `(solve)`. The
 worker imports Hy once. For each program it reads and compiles the code to Python bytecode itself
-(most of the cost: ~2 ms), then forks a child that only runs the bytecode in a fresh module
+(most of the cost), then forks a child that only runs the bytecode in a fresh module
 namespace. Whatever a program does to its Python process — redefine builtins, patch the worker's
 own functions, swallow every exception around an endless loop — dies with the child: the worker
 kills it at the limit and stays clean for the next program. `SystemExit` and every other

@@ -8,8 +8,8 @@ interpreter (compiling would cost more than running) under a step budget (`Limit
 iterations and calls) and sb-ext:with-timeout, and the package is deleted afterwards. SBCL runs with a bounded heap
 (--dynamic-space-size) and control stack, no init files and no debugger; if a program wedges or
 kills it, or changes packages or functions the next program depends on (the harness checks after
-each), it is killed and restarted for the next program (about 35 ms); the process handling is
-lowres_rl.languages.pipe's.
+each), it is killed and restarted for the next program (a cost paid only then; figures in
+benchmarks/README.md). The process handling is lowres_rl.languages.pipe's.
 
 Number literals (for the hard-coding check): `;` and `#| |#` comments (nesting not followed: the
 inner end closes it); strings, `|symbols|`, `#\\c` characters; tokens read as CL numbers: `12.`
