@@ -8,7 +8,7 @@ setup:
 	python -m pip install -q -e ".[dev]"
 
 demo: setup
-	python -m lowres_rl.demo --output-dir outputs/demo
+	python -m lowres_rl.demo --output_dir outputs/demo
 
 test: setup
 	python -m pytest -q

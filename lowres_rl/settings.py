@@ -60,7 +60,7 @@ class RunSettings:
                               "evaluate with the style the model was trained with."})
     bare_prompt: bool = field(default=False, metadata={"help": "Ask the question alone, without the "
                               "system prompt (only for tiny offline models warm-started that way, e.g. "
-                              "`python -m lowres_rl.offline.tiny DIR --warm-start-steps 300`; real models need "
+                              "`python -m lowres_rl.offline.tiny DIR --warm_start_steps 300`; real models need "
                               "the prompt)."})
     reward_preset: str = field(default="default", metadata={"choices": sorted(PRESETS), "help": "Reward "
                                "components and weights: 'default' (ours), 'paper', or 'rl4qe' (BLEU-4 against a reference "

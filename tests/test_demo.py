@@ -12,7 +12,7 @@ import lowres_rl.offline.demo as demo
 
 
 def test_quick_demo_writes_the_report(tmp_path: Path, capsys) -> None:
-    assert demo.main(["--quick", "--output-dir", str(tmp_path)]) == 0
+    assert demo.main(["--quick", "--output_dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "| seed | language | before | after |" in out and "| 0 | prolog |" in out
     for name in ("report.md", "rewards.png", "accuracy.png", "runs.json"):
@@ -26,15 +26,15 @@ def test_quick_demo_writes_the_report(tmp_path: Path, capsys) -> None:
 
 def test_bad_language_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="cobol"):
-        demo.main(["--quick", "--lang", "cobol", "--output-dir", str(tmp_path)])
+        demo.main(["--quick", "--lang", "cobol", "--output_dir", str(tmp_path)])
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize(("flags", "named"), [(["--mistake-rate", "1.5"], "--mistake-rate"),
-                                              (["--seeds", "one"], "--seeds"), (["--grpo-steps", "0"], "positive")])
+@pytest.mark.parametrize(("flags", "named"), [(["--mistake_rate", "1.5"], "--mistake_rate"),
+                                              (["--seeds", "one"], "--seeds"), (["--grpo_steps", "0"], "positive")])
 def test_bad_settings_are_refused_before_any_work(tmp_path: Path, flags: list[str], named: str) -> None:
     with pytest.raises(SystemExit, match=named):
-        demo.main(["--quick", "--output-dir", str(tmp_path), *flags])
+        demo.main(["--quick", "--output_dir", str(tmp_path), *flags])
     assert not any(tmp_path.iterdir())
 
 
@@ -56,7 +56,7 @@ def test_quick_demo_is_repeatable(tmp_path: Path) -> None:
     """Same seed, same threads: the same accuracies and reward curve (slow: two runs)."""
     runs = []
     for name in ("a", "b"):
-        assert demo.main(["--quick", "--output-dir", str(tmp_path / name)]) == 0
+        assert demo.main(["--quick", "--output_dir", str(tmp_path / name)]) == 0
         [run] = json.loads((tmp_path / name / "runs.json").read_text())
         runs.append({k: run[k] for k in ("before", "after", "rewards")})
     assert runs[0] == runs[1]

@@ -78,7 +78,7 @@ def assert_outputs(directory: Path, languages: list[str]) -> dict:
 
 def tiny_args(model: Path, output: Path, *extra: str) -> list[str]:
     return ["--model", str(model), "--dataset", str(GSM8K_TEST), "--limit", "3", "--max-new-tokens", "16",
-            "--lang", "prolog,hy", "--workers", "1", "--output-dir", str(output), *extra]
+            "--lang", "prolog,hy", "--workers", "1", "--output_dir", str(output), *extra]
 
 
 def test_tiny_model_greedy(tiny: Path, tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_tiny_model_samples_and_repair(tiny: Path, tmp_path: Path) -> None:
 def test_bad_setups_fail_fast_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import importlib.util
 
-    base = ["--dataset", str(GSM8K_TEST), "--limit", "1", "--output-dir", str(tmp_path)]
+    base = ["--dataset", str(GSM8K_TEST), "--limit", "1", "--output_dir", str(tmp_path)]
     if importlib.util.find_spec("vllm") is None:
         assert evaluate.main([*base, "--backend", "vllm"]) == 2
         assert "pip install 'lowres-rl[vllm]'" in capsys.readouterr().err
@@ -188,7 +188,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     source.write_text("".join(json.dumps(row) + "\n" for row in COMPLETIONS), encoding="utf-8")
     output = directory / "eval"
     assert evaluate.main(["--completions", str(source), "--lang", "hy", "--tries", "2", "--workers", "1",
-                          "--output-dir", str(output)]) == 0
+                          "--output_dir", str(output)]) == 0
     return output, assert_outputs(output, ["prolog", "lisp", "hy"])
 
 
@@ -251,7 +251,7 @@ def test_completions_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture) 
     source = tmp_path / "bad.jsonl"
     source.write_text(json.dumps({"completion": "x", "answer": "7", "lang": "prolog"}) + "\n"
                       + json.dumps({"completion": "x", "answer": "no number"}) + "\n", encoding="utf-8")
-    assert evaluate.main(["--completions", str(source), "--output-dir", str(tmp_path)]) == 2
+    assert evaluate.main(["--completions", str(source), "--output_dir", str(tmp_path)]) == 2
     assert f"{source}:2" in capsys.readouterr().err
     assert evaluate.main(["--completions", str(source), "--repair-turns", "1"]) == 2
     assert "--repair_turns" in capsys.readouterr().err
@@ -378,7 +378,7 @@ def test_compare(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert (by["hy", "accuracy"]["a"], by["hy", "accuracy"]["b"], by["hy", "accuracy"]["diff_points"]) == (None, 0.10, None)
 
     out = tmp_path / "cmp"
-    assert evaluate.main(["compare", str(a / "results.json"), str(b), "--output-dir", str(out)]) == 0
+    assert evaluate.main(["compare", str(a / "results.json"), str(b), "--output_dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| prolog | accuracy | 30.0% | 45.0% | +15.0 pt |" in printed
     assert "| lisp | accuracy | 20.0% | 15.0% | -5.0 pt |" in printed
@@ -397,11 +397,11 @@ def test_lora_adapter_is_loaded_on_top(tiny: Path, tmp_path: Path, capsys: pytes
     get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), config).save_pretrained(adapter)
     base = ["--model", str(tiny), "--dataset", str(GSM8K_TEST), "--limit", "1", "--max-new-tokens", "8",
             "--lang", "prolog", "--workers", "1"]
-    assert evaluate.main([*base, "--output-dir", str(tmp_path / "base")]) == 0
-    assert evaluate.main([*base, "--adapter", str(adapter), "--output-dir", str(tmp_path / "lora")]) == 0
+    assert evaluate.main([*base, "--output_dir", str(tmp_path / "base")]) == 0
+    assert evaluate.main([*base, "--adapter", str(adapter), "--output_dir", str(tmp_path / "lora")]) == 0
     completion = {run: read_results(tmp_path / run)["problems"]["prolog"][0]["samples"][0]["completion"]
                   for run in ("base", "lora")}
     assert completion["base"] != completion["lora"]
     assert read_results(tmp_path / "lora")["settings"]["adapter"] == str(adapter)
-    assert evaluate.main([*base, "--adapter", str(tmp_path), "--output-dir", str(tmp_path / "bad")]) == 2
+    assert evaluate.main([*base, "--adapter", str(tmp_path), "--output_dir", str(tmp_path / "bad")]) == 2
     assert "adapter_config.json" in capsys.readouterr().err

@@ -75,7 +75,7 @@ def test_sampling_ignores_the_models_top_k(models) -> None:
 def test_results_json_records_the_settings_used_and_those_ignored(models, tmp_path: Path) -> None:
     _, shipped = models
     args = ["--model", str(shipped), "--dataset", str(GSM8K_TEST), "--limit", "2", "--max-new-tokens", "8",
-            "--lang", "prolog", "--workers", "1", "--output-dir", str(tmp_path)]
+            "--lang", "prolog", "--workers", "1", "--output_dir", str(tmp_path)]
     assert evaluate.main(args) == 0
     generation = json.loads((tmp_path / "results.json").read_text())["settings"]["generation"]
     used = generation["generate"]

@@ -39,7 +39,7 @@ def test_fixture_covers_every_language_and_target():
 def test_train_then_eval_prints_f1_per_target(tmp_path, capsys):
     model, report = tmp_path / "model.joblib", tmp_path / "eval.json"
     started = time.perf_counter()
-    assert main(["train", "--completions", str(FIXTURE), "--output", str(model), "--test-fraction", "0.3"]) == 0
+    assert main(["train", "--completions", str(FIXTURE), "--output", str(model), "--test_fraction", "0.3"]) == 0
     assert main(["eval", "--model", str(model), "--completions", str(FIXTURE), "--json", str(report)]) == 0
     assert time.perf_counter() - started < 60
     out = capsys.readouterr().out

@@ -148,7 +148,7 @@ def test_completions_with_a_literal_endoftext_are_counted_and_graded(tmp_path: P
     path.write_text("".join(json.dumps({"completion": r["completion"], "answer": r["answer"],
                                         "question": r["question"]}) + "\n" for r in chosen))
     assert evaluate.main(["--completions", str(path), "--lang", "prolog", "--model", str(QWEN),
-                          "--workers", "1", "--output-dir", str(tmp_path / "out")]) == 0
+                          "--workers", "1", "--output_dir", str(tmp_path / "out")]) == 0
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     samples = [s for p in results["problems"]["prolog"] for s in p["samples"]]
     from transformers import AutoTokenizer

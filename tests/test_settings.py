@@ -45,7 +45,7 @@ def test_every_shared_setting_has_the_same_flags_and_help_on_train_and_evaluate(
 
 def test_both_spellings_and_the_model_alias_parse_the_same_on_both_commands() -> None:
     argv = ["--bare-prompt", "--prompt-style", "compact", "--memory-mb", "512", "--split", "test",
-            "--model", "some/model", "--output-dir", "out"]
+            "--model", "some/model", "--output_dir", "out"]
     script, _, model = train.make_parser().parse_args_and_config(argv)
     args = evaluate.make_parser().parse_args(argv)
     settings = settings_from(args)

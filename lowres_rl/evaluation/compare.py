@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import lowres_rl.training.checks as checks
 import lowres_rl.evaluation.plots as plots
 from lowres_rl.evaluation.report import pct
+from lowres_rl.settings import spellings
 
 log = logging.getLogger("lowres_rl.evaluation.compare")
 
@@ -31,7 +32,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_a", help="the first run: its output directory or its results.json")
     parser.add_argument("run_b", help="the second run: its output directory or its results.json")
     parser.add_argument("--labels", help="names for the two runs, comma-separated (default: directory names)")
-    parser.add_argument("--output_dir", "--output-dir", dest="output_dir", help="where compare.png goes (default: RUN_B's directory)")
+    parser.add_argument(*spellings("output_dir"), dest="output_dir", help="where compare.png goes (default: RUN_B's directory)")
     return parser
 
 

@@ -2,12 +2,12 @@
 
     python -m lowres_rl.demo                         # Prolog, seeds 0,1,2: about 3 minutes each on 2 cores
     python -m lowres_rl.demo --seeds 0               # one seed
-    python -m lowres_rl.demo --mistake-rate 0        # warm-up data without slips (the control)
+    python -m lowres_rl.demo --mistake_rate 0        # warm-up data without slips (the control)
     python -m lowres_rl.demo --quick                 # a shrunken run: pipeline check, no learning claim
 
 Without the hub no real Qwen weights load, so the demo builds a tiny Qwen2-architecture model and
 warms it up with supervised steps on synthetic word problems (lowres_rl.offline.synthetic). Half of the
-warm-up programs (`--mistake-rate`) carry their template's classic slip, an operator misread in
+warm-up programs (`--mistake_rate`) carry their template's classic slip, an operator misread in
 one step (the discount added, not subtracted): like a weak base model, the warm model then writes
 right and wrong programs for the same kind of problem, and nothing but the reward can tell it
 which is which. The demo measures greedy accuracy on held-out problems (new numbers and names),
@@ -30,6 +30,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from lowres_rl.settings import spellings
 
 log = logging.getLogger("lowres_rl.offline.demo")
 
@@ -68,15 +70,15 @@ class DemoConfig:
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lowres_rl.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--output-dir", default="outputs/demo", help="where runs and the report go (default %(default)s)")
+    parser.add_argument(*spellings("output_dir"), default="outputs/demo", help="where runs and the report go (default %(default)s)")
     parser.add_argument("--lang", default="prolog", help="language(s) to train and measure, comma-separated "
                         "(built-in synthetic solutions exist for prolog, lisp, hy; default %(default)s)")
     parser.add_argument("--seeds", help="comma-separated seeds, one full run each (default 0,1,2; with --quick, 0)")
-    parser.add_argument("--mistake-rate", type=float, help="share of warm-up programs with their template's "
+    parser.add_argument(*spellings("mistake_rate"), type=float, help="share of warm-up programs with their template's "
                         f"slip, 0 to 1 (default {DemoConfig.mistake_rate}; 0 is the control without slips)")
-    parser.add_argument("--grpo-steps", type=int, help=f"GRPO steps (default {DemoConfig.grpo_steps})")
-    parser.add_argument("--warm-steps", type=int, help=f"supervised warm-up steps (default {DemoConfig.warm_steps})")
-    parser.add_argument("--eval-problems", type=int, help=f"held-out problems (default {DemoConfig.eval_problems})")
+    parser.add_argument(*spellings("grpo_steps"), type=int, help=f"GRPO steps (default {DemoConfig.grpo_steps})")
+    parser.add_argument(*spellings("warm_steps"), type=int, help=f"supervised warm-up steps (default {DemoConfig.warm_steps})")
+    parser.add_argument(*spellings("eval_problems"), type=int, help=f"held-out problems (default {DemoConfig.eval_problems})")
     parser.add_argument("--quick", action="store_true", help="shrink everything: checks the pipeline in about a minute")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads, fixed so that a rerun (on any "
                         "machine with this many cores) sums floats in the same order (default %(default)s)")
@@ -105,7 +107,7 @@ def config_from(args: argparse.Namespace) -> DemoConfig:
         raise SystemExit(f"error: step and problem counts must be positive, got {overrides}")
     if args.mistake_rate is not None:
         if not 0.0 <= args.mistake_rate <= 1.0:
-            raise SystemExit(f"error: --mistake-rate must lie between 0 and 1, got {args.mistake_rate}")
+            raise SystemExit(f"error: --mistake_rate must lie between 0 and 1, got {args.mistake_rate}")
         overrides["mistake_rate"] = args.mistake_rate
     return DemoConfig(**{**base.__dict__, **overrides})
 
@@ -143,7 +145,7 @@ def measure(config: DemoConfig, model: Path, root: Path, name: str) -> dict:
 
     argv = ["--lang", ",".join(config.languages), "--model", str(model), "--dataset", str(root / "heldout.jsonl"),
             "--bare-prompt", "--max-new-tokens", str(config.max_new_tokens), "--batch-size", "32",
-            "--output-dir", str(root / name), "--workers", "2"]
+            "--output_dir", str(root / name), "--workers", "2"]
     if evaluate.main(argv) != 0:
         raise RuntimeError(f"evaluation {name} failed")
     return json.loads((root / name / "results.json").read_text())["figures"]

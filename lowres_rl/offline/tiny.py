@@ -1,13 +1,13 @@
 """A tiny Qwen2-architecture model and tokenizer, built offline, for tests and smoke runs.
 
     python -m lowres_rl.offline.tiny outputs/tiny            # then: --model_name_or_path outputs/tiny
-    python -m lowres_rl.offline.tiny outputs/tiny --warm-start-steps 300   # knows the response format
+    python -m lowres_rl.offline.tiny outputs/tiny --warm_start_steps 300   # knows the response format
 
 The tokenizer is a byte-level BPE trained in-process on synthetic word problems, their reference
 programs in every built-in language and the prompt files, with Qwen's chat tokens and a Qwen-style
 chat template. Both are saved with `save_pretrained`, so they load through the very same path as
 a real Qwen2.5-Coder model. A random model never writes a tagged program, so every completion
-scores alike and GRPO has nothing to learn from; `--warm-start-steps` first fine-tunes it on
+scores alike and GRPO has nothing to learn from; `--warm_start_steps` first fine-tunes it on
 synthetic problems (lowres_rl.offline.warmup) so that it sometimes does.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
+
+from lowres_rl.settings import spellings
 
 if TYPE_CHECKING:
     from lowres_rl.offline.synthetic import Problem
@@ -122,15 +124,15 @@ def _warm(model, tokenizer, steps: int, seed: int, languages: Sequence[str], pro
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lowres_rl.offline.tiny", description=__doc__.split("\n")[0])
     parser.add_argument("output_dir", help="directory to save the model and tokenizer in")
-    parser.add_argument("--hidden-size", type=int, default=32, help="hidden size (default %(default)s)")
+    parser.add_argument(*spellings("hidden_size"), type=int, default=32, help="hidden size (default %(default)s)")
     parser.add_argument("--layers", type=int, default=2, help="transformer layers (default %(default)s)")
-    parser.add_argument("--vocab-size", type=int, default=1024, help="BPE vocabulary size (default %(default)s)")
+    parser.add_argument(*spellings("vocab_size"), type=int, default=1024, help="BPE vocabulary size (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default %(default)s)")
-    parser.add_argument("--warm-start-steps", type=int, default=0,
+    parser.add_argument(*spellings("warm_start_steps"), type=int, default=0,
                         help="supervised steps on synthetic problems before saving (default %(default)s: none)")
     args = parser.parse_args(argv)
     if min(args.hidden_size, args.layers, args.vocab_size) <= 0 or args.warm_start_steps < 0:
-        parser.error("--hidden-size, --layers and --vocab-size must be positive, --warm-start-steps >= 0")
+        parser.error("--hidden_size, --layers and --vocab_size must be positive, --warm_start_steps >= 0")
     path = build_tiny(args.output_dir, args.hidden_size, args.layers, args.vocab_size, args.seed,
                       args.warm_start_steps)
     print(f"tiny model and tokenizer saved to {path}")

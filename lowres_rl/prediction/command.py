@@ -24,7 +24,7 @@ from lowres_rl.prediction.labels import (LABEL_SOURCES, TARGETS, Example, check_
                                          split, targets_of)
 from lowres_rl.prediction.model import Predictor
 from lowres_rl.prediction.scores import evaluate, table
-from lowres_rl.settings import LIMITS, add_arguments, settings_from
+from lowres_rl.settings import LIMITS, add_arguments, settings_from, spellings
 
 log = logging.getLogger("lowres_rl.prediction.command")
 LABEL_HELP = ("where labels come from: 'file' (each row's 'status', as the training log completions.jsonl and "
@@ -53,7 +53,7 @@ def make_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", dest="json_path", help="also write the scores and sizes as JSON here")
         add_arguments(sub, LIMITS)
     train.add_argument("--output", default="predictor.joblib", help="model file to write (default %(default)s)")
-    train.add_argument("--test-fraction", type=float, default=0.25,
+    train.add_argument(*spellings("test_fraction"), type=float, default=0.25,
                        help="share of distinct programs held out for testing, 0 to keep none (default %(default)s)")
     train.add_argument("--seed", type=int, default=0, help="seed of the split (default %(default)s)")
     evaluation.add_argument("--model", required=True, help="model file written by `train`")
@@ -100,7 +100,7 @@ def train(args: argparse.Namespace) -> int:
     examples, report = _labelled(args)
     fit_side, test_side = split(examples, args.test_fraction, args.seed)
     if not fit_side:
-        raise ValueError(f"the split left no program to train on (--test-fraction {args.test_fraction})")
+        raise ValueError(f"the split left no program to train on (--test_fraction {args.test_fraction})")
     for name, side in (("train", fit_side), ("test", test_side)):
         positives = ", ".join(f"{t} {sum(v)}" for t, v in _truth(side, targets).items())
         print(f"{name}: {len(side)} programs ({len({e.key for e in side})} distinct); positives: {positives}")

@@ -157,7 +157,7 @@ def split(examples: Sequence[Example], test_fraction: float, seed: int) -> tuple
     """A deterministic train/test split by program: a program's side is decided by a seeded hash of
     its text, so identical programs never land on both sides and the split ignores row order."""
     if not 0 <= test_fraction < 1:
-        raise ValueError(f"--test-fraction must be in [0, 1), got {test_fraction}")
+        raise ValueError(f"--test_fraction must be in [0, 1), got {test_fraction}")
     train, test = [], []
     for example in examples:
         draw = int(hashlib.sha256(f"{seed}\0{example.key}".encode()).hexdigest()[:12], 16) / 16 ** 12
