@@ -131,3 +131,33 @@ def test_without_scikit_learn_the_error_says_how_to_install(tmp_path, capsys, mo
     monkeypatch.setitem(__import__("sys").modules, "sklearn", None)  # what a missing package looks like
     assert main(["train", "--completions", str(FIXTURE), "--output", str(tmp_path / "m.joblib")]) == 2
     assert "pip install 'lowres-rl[research]'" in capsys.readouterr().err
+
+
+# -- in training: the predicted_ok reward function (weight 0) ----------------------------------
+
+def test_training_logs_predicted_ok_next_to_the_rewards(tmp_path, capsys):
+    """`--predictor_model` adds predicted_ok to the reward functions at weight 0: TRL logs it, and
+    the training rewards are the grader's alone."""
+    import yaml
+
+    import lowres_rl.training.main as train
+    from lowres_rl.grading.rewards import Grader
+    from lowres_rl.offline.tiny import build_tiny
+    from test_train import GSM8K_TRAIN, smoke_args
+
+    model = tmp_path / "predictor.joblib"
+    assert main(["train", "--completions", str(FIXTURE), "--output", str(model)]) == 0
+    tiny = build_tiny(tmp_path / "tiny", hidden_size=32)
+    if not GSM8K_TRAIN.exists():
+        pytest.skip("needs ../shared/data/gsm8k")
+    output = tmp_path / "run"
+    assert train.main(smoke_args(tiny, output, "prolog") + ["--predictor_model", str(model)]) == 0
+    state = json.loads((output / "checkpoint-2" / "trainer_state.json").read_text())
+    logged = [row for row in state["log_history"] if "rewards/predicted_ok/mean" in row]
+    assert len(logged) == 2  # TRL called it each step (None there: a random model writes no program)
+    settings = yaml.safe_load((output / "lowres_config.yaml").read_text())
+    assert settings["reward_weights"] == [*Grader().weights, 0.0]  # weight 0: it shapes nothing
+    rows = [json.loads(line) for line in (output / "completions.jsonl").read_text().splitlines()]
+    assert all("predicted_ok" not in row for row in rows)  # a logged metric, not part of the grade
+    assert train.main(smoke_args(tiny, tmp_path / "bad", "prolog") + ["--predictor_model", str(tmp_path / "none")]) == 2
+    assert "--predictor_model" in capsys.readouterr().err

@@ -56,6 +56,10 @@ class TrainScriptArguments(RunSettings):
     reference_language: str | None = field(default=None, metadata={"help": "Language the reference programs "
                                            "are written in: rows of other languages get none. Default: every "
                                            "language, or prolog with --reference_dataset."})
+    predictor_model: str | None = field(default=None, metadata={"help": "A run-free outcome predictor "
+                                        "(`python -m lowres_rl.predict train`): adds the reward function "
+                                        "predicted_ok, the predicted chance that each completion's program runs to "
+                                        "an answer, at weight 0 (logged: how predictable the policy's failures are)."})
     max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
                                           "is longer than this many tokens; how many (per language) is logged "
                                           "at start-up. The paper used 256 (see --prompt_style compact). "
@@ -147,12 +151,16 @@ def train(script_args: TrainScriptArguments, grpo_args, model_args) -> Path:
                     limits=script_args.limits(),
                     workers=script_args.workers, language=script_args.languages[0],
                     on_batch=completion_log.record)
+    reward_funcs, weights = grader.reward_functions(), grader.weights
+    if script_args.predictor_model:
+        reward_funcs.append(_predicted_ok(script_args))
+        weights = [*weights, 0.0]
     if grpo_args.reward_weights is None:
-        grpo_args.reward_weights = grader.weights
+        grpo_args.reward_weights = weights
     if grpo_args.should_save:  # one rank writes the shared artefacts (save_model below does too)
         _save_settings(output, script_args, grpo_args, model_args)
     model = checks.load_model(model_args)
-    trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=grader.reward_functions(),
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=reward_funcs,
                           args=grpo_args, train_dataset=dataset, peft_config=peft_config)
     trainer.train(resume_from_checkpoint=_resume(grpo_args.resume_from_checkpoint))
     trainer.save_model(str(output))
@@ -180,6 +188,16 @@ def _preset(script_args: TrainScriptArguments, dataset):
     except ImportError as exc:
         raise checks.SetupError(str(exc)) from None
     return with_similarity(preset)
+
+
+def _predicted_ok(script_args: TrainScriptArguments):
+    """The predictor's `predicted_ok` reward function; a SetupError naming the file if it cannot load."""
+    from lowres_rl.prediction.reward import predicted_reward
+
+    try:
+        return predicted_reward(script_args.predictor_model, "ok", default_language=script_args.languages[0])
+    except (OSError, ValueError, ImportError) as exc:
+        raise checks.SetupError(f"--predictor_model {script_args.predictor_model!r}: {exc}") from None
 
 
 def _resume(value: str | None) -> str | bool | None:
