@@ -1,21 +1,17 @@
 """Tests for the grader (lowres_rl.grading.rewards) under the `default` and `paper` presets, with the real
 interpreters in their sandbox workers: a table of completions with exact expected components, the
-hard-coding rule, one grading per TRL batch, random text, and the paper's 520 real completions.
+hard-coding rule (one grading per TRL batch: tests/test_reward_functions.py; random text and the
+paper's 520 real completions: tests/test_grader_inputs.py).
 
 The table is graded in one `Grader.grade` call per preset (module-scoped fixtures), then checked row
 by row, so a failure names the row."""
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from shared_paths import SHARED
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from lowres_rl.grading.answers import answers_match
 from lowres_rl.languages import Limits, Status
@@ -26,7 +22,6 @@ from lowres_rl.grading.rewards import Grade, Grader, summary
 LANGUAGES = ("prolog", "lisp", "hy")
 LIMITS = Limits(timeout=1.0)  # the table's loops stop at 1 s; everything else takes milliseconds
 STATUSES = {s.value for s in Status}
-PAPER_COMPLETIONS = SHARED / "data" / "paper-completions" / "completions.jsonl"
 
 # Questions and their numbers: the hard-coding rule compares the answer with them.
 Q42 = "Tom packs 6 boxes with 7 apples in each box. How many apples does he pack?"
@@ -387,212 +382,3 @@ def test_hardcoded_negative_answer_is_flagged():
     [grade] = grader.grade([response("solve(X) :- X = -12.")], ["-12"], "prolog",
                            ["A lift starts at floor 3 and goes down 15 floors. Which floor is it on?"])
     assert grade.correct and grade.hardcoded
-
-
-# -- one grading per batch, the way TRL calls the reward functions -----------------------------
-
-def _trl_kwargs(texts: list[str], answers: list[str], languages: list[str], questions: list[str],
-                step: int, logged: list) -> dict[str, Any]:
-    """What GRPOTrainer._calculate_rewards passes: prompts, completions (conversational), ids, every
-    dataset column, and trainer_state / log_extra / log_metric."""
-    return {
-        "prompts": [[{"role": "user", "content": q}] for q in questions],
-        "completions": [[{"role": "assistant", "content": t}] for t in texts],
-        "completion_ids": [[1, 2, 3] for _ in texts],
-        "answer": answers,
-        "question": questions,
-        "language": languages,
-        "index": list(range(len(texts))),
-        "trainer_state": SimpleNamespace(global_step=step),
-        "log_extra": lambda column, values: logged.append(("extra", column)),
-        "log_metric": lambda name, value: logged.append(("metric", name)),
-    }
-
-
-def test_reward_functions_share_one_grading_per_batch():
-    batches: list[list[Grade]] = []
-    grader = Grader("default", limits=LIMITS, on_batch=lambda grades, texts, columns: batches.append(grades))
-    functions = grader.reward_functions()
-    assert [f.__name__ for f in functions] == grader.names
-
-    first = [response(PL), response(LI, "(solve)"), response(HY, "(solve)"), "no code at all",
-             response("solve(X) :- X is 6 * .", "solve(X)."), response("", "(solve)")]
-    languages = ["prolog", "lisp", "hy", "prolog", "prolog", "lisp"]
-    logged: list = []
-    kwargs = _trl_kwargs(first, ["42"] * 6, languages, [Q42] * 6, step=1, logged=logged)
-    outputs = {f.__name__: f(**kwargs) for f in functions}
-    with_code = 4  # the prose and the empty code block have no program
-    assert grader.programs_run == with_code
-    assert len(batches) == 1
-    assert outputs["format"] == pytest.approx([1.0, 1.0, 1.0, 0.0, 1.0, 0.8])
-    assert outputs["correctness"] == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
-    assert outputs["execution"] == [0.0, 0.0, 0.0, -1.0, -1.0, -1.0]
-    assert all(len(v) == len(first) for v in outputs.values())
-    assert outputs == {name: [g.scores[name] for g in batches[0]] for name in grader.names}
-
-    # a new batch: the first function grades it once, the rest reuse that grading
-    second = [response("solve(X) :- X is 43 * 30."), response("(defn solve [] (* 43 30))", "(solve)"), "prose"]
-    kwargs = _trl_kwargs(second, ["1290"] * 3, ["prolog", "hy", "hy"], [QH] * 3, step=2, logged=logged)
-    outputs = {f.__name__: f(**kwargs) for f in functions}
-    assert grader.programs_run == with_code + 2
-    assert len(batches) == 2
-    assert outputs["correctness"] == [1.0, 1.0, 0.0]
-
-    # a later function meeting a batch it has not seen grades it (once), without the first one
-    third = [response("solve(X) :- X is 1 + 1.")]
-    kwargs = _trl_kwargs(third, ["2"], ["prolog"], ["What is 1 + 1?"], step=3, logged=logged)
-    assert functions[1](**kwargs) == [1.0]
-    assert functions[2](**kwargs) == [0.0]
-    assert grader.programs_run == with_code + 3
-    assert len(batches) == 3
-
-
-@pytest.mark.parametrize("preset", ["default", "paper"])
-def test_each_completion_is_analysed_once_per_grading(preset: str, monkeypatch) -> None:
-    """The grader scans a completion once: structure, program, strictness and every component
-    read that one structure (no second scan for the program). Every route to a scan is counted:
-    the formats' reading and the lenient reader itself."""
-    import lowres_rl.grading.formats as formats
-    import lowres_rl.grading.response as response_module
-
-    scanned: list[str] = []
-    original = response_module.analyse
-
-    def counting(text: str):
-        scanned.append(text)
-        return original(text)
-
-    monkeypatch.setattr(formats, "analyse", counting)
-    monkeypatch.setattr(response_module, "analyse", counting)
-    texts = [response(PL), f"Here it is:\n{fenced('prolog', PL)}\n", "no code at all"]
-    grader = Grader(preset, limits=LIMITS)
-    grades = grader.grade(texts, ["42"] * 3, "prolog", [Q42] * 3)
-    assert sorted(scanned) == sorted(texts)
-    assert [g.correct for g in grades] == [True, True, False]
-    scanned.clear()
-    functions = grader.reward_functions()  # TRL: one call per component, one grading per batch
-    kwargs = _trl_kwargs(texts, ["42"] * 3, ["prolog"] * 3, [Q42] * 3, step=1, logged=[])
-    assert [f(**kwargs) for f in functions] == [[g.scores[f.__name__] for g in grades] for f in functions]
-    assert sorted(scanned) == sorted(texts)
-
-
-def test_a_bad_variant_is_refused_when_the_grader_is_made() -> None:
-    with pytest.raises(ValueError, match="'Paper'; expected one of: paper, answer"):
-        Grader("default", variant="Paper")
-
-
-def test_answer_variant_is_graded_by_its_format() -> None:
-    text = f"<reasoning>\n{REASONING}\n</reasoning>\n<answer>\n{HY}\n</answer>\n"
-    [answer] = Grader("default", variant="answer", limits=LIMITS).grade([text], ["42"], "hy", [Q42])
-    [paper] = Grader("default", limits=LIMITS).grade([text], ["42"], "hy", [Q42])
-    assert (answer.strict_format, answer.scores["format"], answer.correct) == (True, 1.0, True)
-    assert (paper.strict_format, paper.scores["format"], paper.correct) == (False, 0.4, True)
-
-
-def test_reward_functions_without_language_column_use_the_graders_language():
-    grader = Grader("default", limits=LIMITS, language="hy")
-    functions = grader.reward_functions()
-    scores = [f(prompts=None, completions=[response(HY, "(solve)")], answer=["42"], question=[Q42])
-              for f in functions]
-    assert scores[1] == [1.0]
-    assert grader.programs_run == 1
-
-
-# -- random text never breaks the grader --------------------------------------------------------
-
-FRAGMENTS = [
-    "<reasoning>", "</reasoning>", "<code>", "</code>", "<query>", "</query>", "<funcall>", "</funcall>",
-    "<answer>", "</answer>", "```", "```prolog\n", "```lisp\n", "```hy\n", "```python\n", "\n```", "\n", " ", "\t",
-    PL, LI, HY, "solve(X).", "?- solve(X).", "(solve)", "X = 1290", "solve(X) :- X = forty_two.",
-    "(defun solve () nil)", "(defn solve [] None)", "(defn solve [] 7/2)", "solve(X) :- X is 7 rdiv 2.",
-    ":- dynamic(a/1).", "%", ";", "/*", "*/", "#|", "|#", '"', "'", "(", ")", "[", "]", ".", "1,234", "$",
-    "é", "日本", "\x00", "<", ">", "</", "####", "<|endoftext|>Human:",
-]
-GRADER_FOR_RANDOM_TEXT = Grader("default", limits=LIMITS)
-PAPER_GRADER_FOR_RANDOM_TEXT = Grader("paper", limits=LIMITS)
-
-
-def _assert_sane(grades: list[Grade], n: int) -> None:
-    assert len(grades) == n
-    for grade in grades:
-        assert grade.status in STATUSES
-        assert isinstance(grade.reward, float) and math.isfinite(grade.reward)
-        for score in grade.scores.values():
-            assert isinstance(score, float) and math.isfinite(score)
-        assert not grade.error.startswith("grader failure"), grade.error
-
-
-def _grade_everywhere(texts: list[str]) -> None:
-    languages = [lang for lang in LANGUAGES for _ in texts]
-    for grader in (GRADER_FOR_RANDOM_TEXT, PAPER_GRADER_FOR_RANDOM_TEXT):
-        grades = grader.grade(texts * len(LANGUAGES), ["42"] * len(languages), languages, [Q42] * len(languages))
-        _assert_sane(grades, len(languages))
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.text(), min_size=1, max_size=4))
-def test_random_text_is_graded(texts: list[str]):
-    _grade_everywhere(texts)
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=8), max_size=14).map("".join),
-                min_size=1, max_size=4))
-def test_random_mixtures_of_tags_and_fragments_are_graded(texts: list[str]):
-    _grade_everywhere(texts)
-
-
-CODE_LIKE = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=8), max_size=10).map("".join)
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(CODE_LIKE, CODE_LIKE), min_size=1, max_size=4))
-def test_random_code_in_well_formed_responses_is_graded(pairs: list[tuple[str, str]]):
-    """Random code and queries inside the tags: these reach the interpreters."""
-    _grade_everywhere([response(code, query) for code, query in pairs])
-
-
-# -- the paper's 520 real completions ----------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def paper_completions() -> list[dict[str, Any]]:
-    if not PAPER_COMPLETIONS.is_file():
-        pytest.skip(f"paper completions not found at {PAPER_COMPLETIONS} (shared/ checked out beside the repo?)")
-    with PAPER_COMPLETIONS.open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    assert len(rows) == 520
-    return rows
-
-
-@pytest.fixture(scope="module")
-def paper_completion_grades(paper_completions) -> dict[str, list[Grade]]:
-    rows = paper_completions
-    graded = {}
-    for preset in ("paper", "default"):
-        grades = Grader(preset).grade([r["completion"] for r in rows], [r["answer"] for r in rows], "prolog",
-                                      [r["question"] for r in rows])
-        _assert_sane(grades, len(rows))
-        graded[preset] = grades
-    return graded
-
-
-def test_paper_completions_grade_under_both_presets(paper_completion_grades):
-    assert set(paper_completion_grades) == {"paper", "default"}
-    paper, default = paper_completion_grades["paper"], paper_completion_grades["default"]
-    # the presets differ in scores, never in what ran
-    assert [(g.status, g.answer, g.correct) for g in paper] == [(g.status, g.answer, g.correct) for g in default]
-    assert {g.status for g in paper} <= STATUSES
-
-
-def test_paper_completions_agree_with_the_papers_grader(paper_completions, paper_completion_grades):
-    grades = paper_completion_grades["paper"]
-    agree = sum(int(g.correct) == row["paper_match"] for g, row in zip(grades, paper_completions))
-    assert agree / len(grades) >= 0.95, f"agreement {agree}/{len(grades)}; see benchmarks/paper_agreement.py"
-
-
-def test_strict_format_flag_is_the_grammars_on_real_completions(paper_completions, paper_completion_grades) -> None:
-    from lowres_rl.grading.formats import is_strict
-
-    expected = [is_strict(r["completion"]) for r in paper_completions]
-    assert [g.strict_format for g in paper_completion_grades["default"]] == expected
-    assert 0 < sum(expected) < len(expected)  # both verdicts occur
