@@ -43,7 +43,8 @@ def test_tokens_keep_code_and_drop_comments_and_layout() -> None:
         ["(", "defun", "solve", "(", ")", "(", "*", "6", "7", ")", ")"]
     assert tokens("(setv x 1) ; note", "hy") == ["(", "setv", "x", "1", ")"]
     assert tokens("X = a ; b.", "prolog") == ["X", "=", "a", ";", "b", "."]  # % is Prolog's comment, ; is not
-    assert tokens("x ; y", "scheme") == ["x"]
+    assert tokens("x ; y", "scheme") == ["x"]  # the plugin's own Language.comments
+    assert tokens("x ; y % z", "cobol") == ["x", ";", "y", "%", "z"]  # not installed: no comments
 
 
 @pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.__name__)

@@ -9,8 +9,9 @@ completion's program against its row's reference program with these. All three w
 code-aware tokens: identifiers, numbers, operator runs (`:-`, `=:=`, `->`) and single punctuation
 marks are tokens; whitespace and the language's comments are dropped (so layout and comments
 neither earn nor cost anything); a string literal is its quote marks around the tokens of its
-text. Comment syntax is per language (`%` and `/* */` for Prolog; `;` and `#| |#` for the Lisps;
-`;` for Hy); a language not listed keeps every character but its whitespace.
+text. Comment syntax is the language's own (`Language.comments`: `%` and `/* */` for Prolog; `;`
+and `#| |#` for Lisp and Scheme; `;` for Hy); a language not installed keeps every character but
+its whitespace.
 
 Each score is in [0, 1]: 1 for token sequences that are equal, 0 for token sets that share
 nothing. Empty cases: two empty programs (after comments and whitespace go) score 1, an empty
@@ -33,30 +34,32 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Sequence
 
+from lowres_rl.languages import Comments, PluginError, UnknownLanguageError, get_language
+
 ORDER = 4  # BLEU-4
 INSTALL = "pip install 'lowres-rl[research]'  (or: pip install sacrebleu)"
-
-# language -> (line comment markers, block comment delimiters, string quote characters)
-_SYNTAX: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...], str]] = {
-    "prolog": (("%",), (("/*", "*/"),), "\"'`"),
-    "lisp": ((";",), (("#|", "|#"),), '"'),
-    "scheme": ((";",), (("#|", "|#"),), '"'),
-    "hy": ((";",), (), '"'),
-}
-_PLAIN = ((), (), '"')
 
 _WORDS = r"(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)" \
          r"|(?P<operator>[-+*/\\^<>=:.~?@#&!|$]+)|(?P<mark>\S)"
 _WORD = re.compile(_WORDS)
 
 
+def _comments(language: str) -> Comments:
+    """The language's comment and string syntax (Language.comments); a language that is not
+    installed, or whose plugin does not load, has none: only its whitespace is dropped."""
+    try:
+        return get_language(language).comments
+    except (UnknownLanguageError, PluginError):
+        return Comments()
+
+
 @lru_cache(maxsize=None)
 def _scanner(language: str) -> re.Pattern[str]:
     """One pass over the text: comments (dropped), strings (split inside), then tokens."""
-    lines, blocks, quotes = _SYNTAX.get(language, _PLAIN)
-    comments = [re.escape(open_) + r"[\s\S]*?(?:" + re.escape(close) + r"|\Z)" for open_, close in blocks]
-    comments += [re.escape(marker) + r"[^\n]*" for marker in lines]
-    strings = [f"{re.escape(q)}(?:\\\\.|[^{re.escape(q)}\\\\])*{re.escape(q)}" for q in quotes]
+    syntax = _comments(language)
+    comments = [re.escape(open_) + r"[\s\S]*?(?:" + re.escape(close) + r"|\Z)" for open_, close in syntax.block]
+    comments += [re.escape(marker) + r"[^\n]*" for marker in syntax.line]
+    strings = [f"{re.escape(q)}(?:\\\\.|[^{re.escape(q)}\\\\])*{re.escape(q)}" for q in syntax.quotes]
     parts = ([f"(?P<comment>{'|'.join(comments)})"] if comments else []) + [f"(?P<string>{'|'.join(strings)})", _WORDS]
     return re.compile("|".join(parts))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from importlib.metadata import EntryPoint, entry_points
 
-from lowres_rl.languages.base import BaseInterpreter, Language
+from lowres_rl.languages.base import BaseInterpreter, Comments, Language
 from lowres_rl.languages.contract import Execution, Interpreter, Limits, Program, Status, canonical_number
 from lowres_rl.languages.numerals import Literal, NumberSyntax
 from lowres_rl.languages.recipe import Recipe
@@ -22,7 +22,7 @@ from lowres_rl.languages.recipe import Recipe
 GROUP = "lowres_rl.languages"
 
 __all__ = [
-    "GROUP", "BaseInterpreter", "Execution", "Interpreter", "Language", "Limits", "Literal", "NumberSyntax",
+    "GROUP", "BaseInterpreter", "Comments", "Execution", "Interpreter", "Language", "Limits", "Literal", "NumberSyntax",
     "PluginError", "Program", "Recipe", "Status", "UnknownLanguageError",
     "available_languages", "canonical_number", "get_language", "language_spec", "load_language",
 ]

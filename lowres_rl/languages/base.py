@@ -12,7 +12,7 @@ runs model-written code. Parsing responses (lowres_rl.grading) and running progr
 (lowres_rl.sandbox) are done *to* a language, not by it, so this module imports only the contract.
 
 Every hook lowres-rl reads from a plugin is declared here with its default: on `Language` the
-required `interpreter()` and the optional `requires`, `extension`, `kill_grace`, `number_syntax`,
+required `interpreter()` and the optional `requires`, `extension`, `kill_grace`, `comments`, `number_syntax`,
 `number_literals()`, `synthetic()`, `prompt_file()`, `normalize_query()`, `error_type()` and
 `warning_kind()`; on the interpreter
 (`BaseInterpreter`) the required `execute()` and the optional `helper_pids()`. A language driven
@@ -22,12 +22,23 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Iterable
 
 from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import DECIMAL, Literal, NumberSyntax
 from lowres_rl.languages.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class Comments:
+    """What in a language's text is not code: its line-comment markers, its block-comment
+    delimiters, and the characters that quote strings (whose insides no comment marker opens)."""
+
+    line: tuple[str, ...] = ()
+    block: tuple[tuple[str, str], ...] = ()
+    quotes: str = '"'
 
 
 class BaseInterpreter:
@@ -61,6 +72,9 @@ class Language:
     # Seconds past a program's time limit before the pool kills its worker: the interpreter's own
     # limits (and a pipe interpreter's `margin`) act first, so a timeout rarely costs a worker.
     kill_grace: ClassVar[float] = 0.5
+    # Comment and string syntax: read where program text is compared as text (the similarity
+    # rewards, lowres_rl.grading.similarity). Default: no comments, double-quoted strings.
+    comments: ClassVar[Comments] = Comments()
     # How the language writes numbers, and what holds none (comments, strings, characters): read by
     # the hard-coding check (lowres_rl.grading.literals). Default: decimal numerals not in a word.
     number_syntax: ClassVar[NumberSyntax] = DECIMAL

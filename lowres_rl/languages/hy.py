@@ -38,7 +38,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from lowres_rl.languages.base import BaseInterpreter, Language
+from lowres_rl.languages.base import BaseInterpreter, Comments, Language
 from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status, canonical_number
 from lowres_rl.languages.confined import confined_namespace, is_confined
 from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer
@@ -82,6 +82,7 @@ class Hy(Language):
     fence = ("hy", "hylang")
     default_query = "(solve)"
     extension = ".hy"
+    comments = Comments(line=(";",))
     number_syntax = NumberSyntax(_LITERALS, _literal)
 
     def interpreter(self, limits: Limits) -> Interpreter:

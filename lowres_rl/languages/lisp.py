@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from lowres_rl.languages.base import Language
+from lowres_rl.languages.base import Comments, Language
 from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import Literal, NumberSyntax, decimal, integer, ratio
 from lowres_rl.languages.pipe import PipeInterpreter, find_program
@@ -66,6 +66,7 @@ class Lisp(Language):
     default_query = "(solve)"
     extension = ".lisp"
     requires = {"sbcl": "install SBCL (Debian/Ubuntu: apt-get install sbcl)"}
+    comments = Comments(line=(";",), block=(("#|", "|#"),))
     number_syntax = NumberSyntax(_LITERALS, _literal, ratio="{}/{}")
 
     def interpreter(self, limits: Limits) -> Interpreter:

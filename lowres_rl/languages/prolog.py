@@ -17,7 +17,7 @@ import re
 import shutil
 from ctypes import POINTER, byref, c_char_p, c_size_t, c_uint, c_int, string_at
 
-from lowres_rl.languages.base import BaseInterpreter, Language
+from lowres_rl.languages.base import BaseInterpreter, Comments, Language
 from lowres_rl.languages.contract import MAX_ERROR_TYPE, Execution, Interpreter, Limits, Status
 from lowres_rl.languages.numerals import Literal, Number, NumberSyntax, decimal, integer, ratio
 from lowres_rl.languages.recipe import Recipe, camel, infix, variables
@@ -74,6 +74,7 @@ class Prolog(Language):
     default_query = "solve(X)"
     extension = ".pl"
     requires = {"swipl": "install SWI-Prolog (Debian/Ubuntu: apt-get install swi-prolog-nox)"}
+    comments = Comments(line=("%",), block=(("/*", "*/"),), quotes="\"'`")
     number_syntax = NumberSyntax(_LITERALS, _literal, ratio="{}r{}")
 
     def normalize_query(self, query: str) -> str:

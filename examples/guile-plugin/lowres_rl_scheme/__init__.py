@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lowres_rl.languages import Execution, Language, Limits, Status
+from lowres_rl.languages import Comments, Execution, Language, Limits, Status
 from lowres_rl.languages.pipe import PipeInterpreter, find_program, frame, number_text
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +28,7 @@ class Scheme(Language):
     default_query = "(solve)"
     extension = ".scm"
     requires = {"guile": "apt-get install guile-3.0"}
+    comments = Comments(line=(";",), block=(("#|", "|#"),))
 
     def interpreter(self, limits: Limits) -> GuileInterpreter:
         return GuileInterpreter()
