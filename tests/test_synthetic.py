@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lowres_rl.offline.synthetic import TEMPLATES, Problem, generate, to_row, write_jsonl
+from lowres_rl.offline.synthetic import Problem, TEMPLATES, generate, synthetic_languages, to_row, write_jsonl
 from lowres_rl import sandbox
 
 BATCH = generate(3 * len(TEMPLATES), seed=123)
@@ -134,3 +134,10 @@ def test_warm_up_pairs_mix_in_slipped_programs_at_the_rate_asked() -> None:
     assert synthetic_pairs(problems, ["prolog"], mistake_rate=0.5, seed=1) == mixed  # seeded
     with pytest.raises(ValueError, match="mistake_rate"):
         synthetic_pairs(problems, ["prolog"], mistake_rate=1.5)
+
+
+def test_the_languages_with_synthetic_programs_are_those_that_write_them() -> None:
+    """The demo's --lang choices: every language overriding Language.synthetic (the example
+    Scheme plugin does not)."""
+    names = synthetic_languages()
+    assert {"prolog", "lisp", "hy"} <= set(names) and "scheme" not in names

@@ -72,7 +72,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lowres_rl.demo", description=__doc__.split("\n")[0])
     parser.add_argument(*spellings("output_dir"), default="outputs/demo", help="where runs and the report go (default %(default)s)")
     parser.add_argument("--lang", default="prolog", help="language(s) to train and measure, comma-separated "
-                        "(built-in synthetic solutions exist for prolog, lisp, hy; default %(default)s)")
+                        "(those whose plugin writes synthetic programs, Language.synthetic: prolog, lisp, hy built in; default %(default)s)")
     parser.add_argument("--seeds", help="comma-separated seeds, one full run each (default 0,1,2; with --quick, 0)")
     parser.add_argument(*spellings("mistake_rate"), type=float, help="share of warm-up programs with their template's "
                         f"slip, 0 to 1 (default {DemoConfig.mistake_rate}; 0 is the control without slips)")
@@ -96,10 +96,14 @@ def make_repeatable(threads: int) -> None:
 
 
 def config_from(args: argparse.Namespace) -> DemoConfig:
+    from lowres_rl.offline.synthetic import synthetic_languages
+
     languages = tuple(name.strip() for name in args.lang.split(",") if name.strip())
-    unknown = [name for name in languages if name not in ("prolog", "lisp", "hy")]
+    known = synthetic_languages()
+    unknown = [name for name in languages if name not in known]
     if unknown or not languages:
-        raise SystemExit(f"error: --lang must name prolog, lisp or hy (synthetic solutions exist for those), got {args.lang!r}")
+        raise SystemExit(f"error: --lang must name languages with synthetic solutions ({', '.join(known)}), "
+                         f"got {args.lang!r}")
     base = DemoConfig.quick(languages) if args.quick else DemoConfig(languages=languages)
     overrides = {k: v for k, v in (("grpo_steps", args.grpo_steps), ("warm_steps", args.warm_steps),
                                    ("eval_problems", args.eval_problems)) if v is not None}

@@ -233,6 +233,11 @@ def _languages() -> tuple[Language, ...]:
     return tuple(found)
 
 
+def synthetic_languages() -> list[str]:
+    """Names of the languages that write programs for synthetic problems (Language.synthetic)."""
+    return [language.name for language in _languages() if type(language).synthetic is not Language.synthetic]
+
+
 def _programs(spec: _Spec) -> dict[str, str]:
     """Each language's reference program for the spec (`Language.synthetic`), by language name."""
     recipe = Recipe(spec.given, spec.steps, spec.style)
