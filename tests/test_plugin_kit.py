@@ -12,12 +12,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from lowres_rl import languages
-from lowres_rl.languages import Limits, PluginError, Program, Status, available_languages, get_language
+from lowres_rl.languages import Execution, Limits, PluginError, Program, Status, available_languages, get_language
+from lowres_rl.languages.pipe import PipeInterpreter
 from lowres_rl.testing.kit import BUILTIN_SAMPLES, CHECKS, SamplesError, check_language, find_samples
 from lowres_rl import sandbox
 
@@ -185,6 +187,41 @@ def test_pipe_interpreter_names_its_process_and_restarts_it_when_gone() -> None:
     finally:
         guile.stop()
     assert guile.helper_pids() == []
+
+
+class _Flooding(PipeInterpreter):
+    """A process that answers each request with `script` (Python, given the nonce as `n`): a
+    hostile or broken interpreter, to test the base's reading, not any language."""
+
+    def __init__(self, script: str) -> None:
+        loop = f"import sys\nfor line in sys.stdin:\n    n = line.strip()\n    {script}\n    sys.stdout.flush()"
+        super().__init__([sys.executable, "-c", loop])
+
+    def request(self, nonce: str, code: str, query: str, limits: Limits) -> bytes:
+        return nonce.encode() + b"\n"
+
+    def reply(self, nonce: str, limits: Limits, deadline: float) -> Execution | None:
+        fields = self.read_fields(nonce, 1, deadline)
+        return fields and Execution(Status.OK, answer=fields[0])
+
+
+@pytest.mark.parametrize("script", [
+    "sys.stdout.write('x' * (64 << 20))",          # output without end: no line, no reply
+    "sys.stdout.write(n + ' 99999999999\\n')",     # a frame that claims 100 GB
+], ids=["endless-line", "huge-frame"])
+def test_pipe_interpreter_refuses_a_reply_too_big_to_be_one(script: str) -> None:
+    """What the pipe base holds of a reply is capped like the pool's frames (1 MiB + 8 x
+    output_bytes): past it the process is broken, `crashed` at once and restarted; the worker
+    never buffers what an interpreter (or a program writing to its pipe) pours out."""
+    interpreter = _Flooding(script)
+    try:
+        start = time.monotonic()
+        result = interpreter.execute("", "", Limits(timeout=20.0))
+        assert result.status == Status.CRASHED and "bytes" in result.error, result
+        assert time.monotonic() - start < 10  # decided by the size, not by the 20 s deadline
+        assert len(interpreter._pending) <= (1 << 20) + 8 * Limits().output_bytes + (1 << 16)
+    finally:
+        interpreter.stop()
 
 
 def test_adding_a_language_quotes_the_plugin_as_it_is() -> None:

@@ -16,7 +16,10 @@ for the next program whenever it is gone. Each request carries a fresh random no
 reply line that starts with it is believed: anything else on the interpreter's output (its own
 warnings) is skipped. Replies are read with a deadline (the limit plus `margin`, so the process
 reports its own timeouts first); no reply means end of output (the process died: `crashed`) or
-the deadline passed (`timeout`), and either way the process is killed and restarted. The process
+the deadline passed (`timeout`), and either way the process is killed and restarted. What is
+buffered of a reply is capped as the pool caps a worker's frames (REPLY_CAP + 8 x output_bytes):
+output past it, or a frame that claims more, is a broken process (`crashed` at once), so neither
+a wedged interpreter nor a program writing to its pipe can make the worker hold more. The process
 never holds the worker's protocol pipes: they are close-on-exec, and Popen closes every other fd.
 
 `frame` and `read_fields` are one framing a harness may use, length-prefixed so that no text needs
@@ -38,6 +41,7 @@ from lowres_rl.languages.base import BaseInterpreter
 from lowres_rl.languages.contract import Execution, Limits, Status, canonical_number
 
 PR_SET_PDEATHSIG = 1
+REPLY_CAP = 1 << 20  # bytes a reply may hold beyond 8 x Limits.output_bytes (the pool's frame cap)
 
 
 def find_program(name: str, hint: str) -> str:
@@ -86,6 +90,8 @@ class PipeInterpreter(BaseInterpreter):
                                       start_new_session=True, preexec_fn=_die_with_worker)
         self._pending = b""
         self._eof = False  # its output ended: it died, as opposed to overrunning a deadline
+        self._broken = ""  # why its output cannot be a reply (too much of it), if it cannot
+        self._cap = REPLY_CAP
 
     def stop(self) -> None:
         """Kill the process and everything in its process group; the next program restarts it."""
@@ -115,6 +121,7 @@ class PipeInterpreter(BaseInterpreter):
             self.stop()
             self.start()
         nonce = secrets.token_hex(8)
+        self._cap, self._broken = REPLY_CAP + 8 * limits.output_bytes, ""
         try:
             self._proc.stdin.write(self.request(nonce, code, query, limits))  # type: ignore[union-attr]
             execution = self.reply(nonce, limits, time.monotonic() + limits.timeout + self.margin)
@@ -124,8 +131,10 @@ class PipeInterpreter(BaseInterpreter):
 
     def _failure(self, limits: Limits) -> Execution:
         """No reply: the process died (crashed) or overran its deadline (timeout); kill it."""
-        died = self._eof
+        died, broken = self._eof, self._broken
         self.stop()
+        if broken:
+            return Execution(Status.CRASHED, error=f"the interpreter broke its protocol ({broken}); it was restarted")
         if died:
             return Execution(Status.CRASHED, error=self.died)
         return Execution(Status.TIMEOUT, error=f"killed after the {limits.timeout:g}s limit")
@@ -156,6 +165,9 @@ class PipeInterpreter(BaseInterpreter):
             head, *sizes = line.split(" ")
             if head == nonce and len(sizes) == count and all(s.isdigit() for s in sizes):
                 break
+        if sum(map(int, sizes)) > self._cap:
+            self._broken = f"a reply of {sum(map(int, sizes))} bytes, over the {self._cap}-byte cap"
+            return None
         body = self.read_exactly(sum(map(int, sizes)), deadline)
         if body is None:
             return None
@@ -175,4 +187,7 @@ class PipeInterpreter(BaseInterpreter):
             self._eof = True
             return False
         self._pending += chunk
+        if len(self._pending) > self._cap:
+            self._broken = f"more than {self._cap} bytes without a complete reply"
+            return False
         return True
