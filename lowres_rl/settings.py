@@ -29,7 +29,8 @@ from lowres_rl.languages.contract import Limits
 
 VARIANTS = tuple(FORMATS)  # the one place the response-variant choices come from
 
-DATA = ("dataset", "dataset_config", "dataset_split", "question_column", "answer_column", "limit")
+DATA = ("dataset", "dataset_config", "dataset_split", "question_column", "answer_column", "limit",
+        "reference_column", "reference_dataset", "reference_language")
 PROMPT = ("variant", "shots", "prompt_style", "bare_prompt")
 LIMITS = ("timeout", "memory_mb", "steps", "inferences")
 SHARED = ("lang", *DATA, *PROMPT, *LIMITS, "workers")  # what train and evaluate both take
@@ -50,6 +51,19 @@ class RunSettings:
     answer_column: str = field(default="answer", metadata={"help": "Column holding the gold answer "
                                "('... #### 18' or a bare number)."})
     limit: int | None = field(default=None, metadata={"help": "Use only the first N rows (default: all)."})
+    reference_column: str = field(default="reference", metadata={"help": "Column holding a reference "
+                                  "program per row, if the dataset has one: the bleu, rouge_l and token_f1 reward "
+                                  "components (weight 0 unless the preset or --reward_weights weighs them) compare "
+                                  "each completion's program with it; rows without one score None there. Evaluate reports "
+                                  "their means per language."})
+    reference_dataset: str | None = field(default=None, metadata={"help": "GSM8K-Prolog as the references: "
+                                          "its hub id (Thomas-X-Yang/gsm8k-prolog) or a local copy of its "
+                                          "gsm_prolog_<split>.jsonl; its 'output' programs become --reference_column, "
+                                          "matched to the dataset's rows by question text. Needs sacrebleu "
+                                          "(pip install 'lowres-rl[research]')."})
+    reference_language: str | None = field(default=None, metadata={"help": "Language the reference programs "
+                                           "are written in: rows of other languages get none. Default: every "
+                                           "language, or prolog with --reference_dataset."})
     variant: str = field(default="paper", metadata={"choices": list(VARIANTS), "help": "Response format: "
                          "'paper' (<reasoning><code><query>) or 'answer' (<reasoning><answer>, solve entry)."})
     shots: int = field(default=0, metadata={"help": "Worked examples in the prompt: 0 to 5."})
@@ -94,6 +108,12 @@ class RunSettings:
         """--lang as a list of names (that they are installed, and that there is one, is checked at
         start-up by lowres_rl.training.checks.languages, which lists the installed ones)."""
         return [name.strip() for name in str(self.lang).split(",") if name.strip()]
+
+    @property
+    def references_in(self) -> str | None:
+        """The language of the reference programs, whose rows alone get them: --reference_language,
+        else prolog with --reference_dataset (GSM8K-Prolog); None: every language's rows."""
+        return self.reference_language or ("prolog" if self.reference_dataset else None)
 
     def limits(self) -> Limits:
         """The per-program Limits these settings ask for."""

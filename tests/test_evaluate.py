@@ -246,6 +246,31 @@ def test_completions_problem_records(graded: tuple[Path, dict]) -> None:
     assert p4["question"].startswith("A shop sold")
 
 
+def test_completions_with_reference_programs_report_similarity(tmp_path: Path) -> None:
+    """A line's `reference` field (--reference_column) gives its sample bleu, rouge_l and token_f1,
+    and the language's diagnostics their means; lines without one have none, and --reference_language
+    keeps references from other languages' rows."""
+    program, reference = "solve(X) :- X is 6 * 7.", "solve(X) :- X is 6 * 7.\nsolve(X)."  # code and query
+    rows = [{"lang": "prolog", "answer": "42", "reference": reference, "completion": paper_response(program, "solve(X).")},
+            {"lang": "prolog", "answer": "42", "reference": reference,
+             "completion": paper_response("solve(X) :- X is 40 + 2.", "solve(X).")},
+            {"lang": "prolog", "answer": "42", "completion": paper_response(program, "solve(X).")},
+            {"lang": "lisp", "answer": "42", "reference": reference, "completion": paper_response("(defun solve () 42)", "(solve)")}]
+    source = tmp_path / "completions.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert evaluate.main(["--completions", str(source), "--lang", "prolog,lisp", "--workers", "1",
+                          "--reference_language", "prolog", "--output_dir", str(tmp_path / "eval")]) == 0
+    results = read_results(tmp_path / "eval")
+    samples = [p["samples"][0] for p in results["problems"]["prolog"]]
+    assert samples[0]["similarity"]["bleu"] == 1.0 and 0 < samples[1]["similarity"]["bleu"] < 1
+    assert "similarity" not in samples[2] and "similarity" not in results["problems"]["lisp"][0]["samples"][0]
+    similarity = results["diagnostics"]["prolog"]["similarity"]
+    assert similarity["n_with_reference"] == 2
+    assert similarity["bleu"] == pytest.approx((1.0 + samples[1]["similarity"]["bleu"]) / 2, abs=1e-4)
+    assert "similarity" not in results["diagnostics"]["lisp"]
+    assert "| prolog | 2 | " in (tmp_path / "eval" / "results.md").read_text(encoding="utf-8")
+
+
 def test_completions_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     source = tmp_path / "bad.jsonl"
     source.write_text(json.dumps({"completion": "x", "answer": "7", "lang": "prolog"}) + "\n"

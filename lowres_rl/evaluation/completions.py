@@ -73,16 +73,21 @@ def evaluate_completions(args: argparse.Namespace) -> dict[str, Any]:
     """Grade a completions file (see --completions) and compute the figures of every language."""
     for flag, bad in (("--samples", args.samples), ("--repair_turns", args.repair_turns),
                       ("--adapter", args.adapter), ("--protocol paper", args.protocol == "paper"),
-                      ("--temperature", args.temperature is not None), (f"--backend {args.backend}", args.backend != "hf")):
+                      ("--temperature", args.temperature is not None), (f"--backend {args.backend}", args.backend != "hf"),
+                      ("--reference_dataset", args.reference_dataset)):
         if bad:
             raise checks.SetupError(f"{flag} needs a model generating; with --completions the samples are "
-                                    f"those in the file (group them into problems with an 'index' field)")
-    rows = read_completions(args.completions, settings_from(args).languages)
+                                    f"those in the file (group them into problems with an 'index' field; "
+                                    f"reference programs go in each line's --reference_column field)")
+    settings = settings_from(args)
+    rows = read_completions(args.completions, settings.languages)
     grouped = group(rows)
     checks.languages(sorted(grouped))
     grader = make_grader(args, rows[0]["lang"])
+    references = [r.get(settings.reference_column) if settings.references_in in (None, r["lang"]) else None
+                  for r in rows]
     grades = grader.grade([r["completion"] for r in rows], [r["gold"] for r in rows], [r["lang"] for r in rows],
-                          [str(r.get("question") or "") for r in rows])
+                          [str(r.get("question") or "") for r in rows], references)
     tokens = token_counts(rows, args.model_name_or_path, args.model_revision)
     for row, grade, count in zip(rows, grades, tokens):
         row["record"] = sample_record(row["completion"], grade, count)
@@ -91,9 +96,9 @@ def evaluate_completions(args: argparse.Namespace) -> dict[str, Any]:
         problems[language] = [problem_record(key, str(lines[0].get("question") or ""), lines[0]["gold"],
                                              [line["record"] for line in lines]) for key, lines in by_id.items()]
         figures[language] = language_figures(problems[language], args, language)
-    settings = {**run_settings(args), "mode": "completions",
-                "accuracy": "mean share of correct samples per problem (greedy pass@1 with one sample each)"}
-    return {"settings": settings, "figures": figures, "problems": problems}
+    record = {**run_settings(args), "mode": "completions",
+              "accuracy": "mean share of correct samples per problem (greedy pass@1 with one sample each)"}
+    return {"settings": record, "figures": figures, "problems": problems}
 
 
 def token_counts(rows: list[dict[str, Any]], model: str | None, revision: str | None) -> list[int | None]:

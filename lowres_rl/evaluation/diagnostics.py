@@ -86,9 +86,25 @@ def language_diagnostics(samples: Sequence[Sample], language: Language | None = 
     errors = Counter(error_type(s, language) for s in samples if s["status"] in FAILED)
     kinds = Counter(language.warning_kind(str(w)) for s in samples for w in s.get("warnings") or ())
     lengths, unit = sample_lengths(samples)
-    return {"n_samples": len(samples), "statuses": dict(sorted(statuses.items())),
-            "error_types": dict(errors.most_common()), "warning_kinds": dict(kinds.most_common()),
-            "length": length_figures(lengths, [bool(s["correct"]) for s in samples][:len(lengths)], unit)}
+    figures = {"n_samples": len(samples), "statuses": dict(sorted(statuses.items())),
+               "error_types": dict(errors.most_common()), "warning_kinds": dict(kinds.most_common()),
+               "length": length_figures(lengths, [bool(s["correct"]) for s in samples][:len(lengths)], unit)}
+    similarity = similarity_figures(samples)
+    if similarity:
+        figures["similarity"] = similarity
+    return figures
+
+
+def similarity_figures(samples: Sequence[Sample]) -> dict[str, Any]:
+    """Mean bleu, rouge_l and token_f1 over the samples that had a reference program (and how
+    many did); empty when none had one."""
+    scored = [s["similarity"] for s in samples if s.get("similarity")]
+    if not scored:
+        return {}
+    names = sorted({name for scores in scored for name in scores})
+    means = {name: round(sum(s[name] for s in scored if name in s) / sum(name in s for s in scored), 4)
+             for name in names}
+    return {"n_with_reference": len(scored), **means}
 
 
 def diagnostics(problems: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -126,7 +142,8 @@ def _number(value: float | None) -> str:
 
 def markdown(figures: Mapping[str, Mapping[str, Any]]) -> str:
     """A Markdown table, one row per language: error types (share of samples), warning kinds,
-    completion length (median [p25–p75], min–max) and mean length of correct vs incorrect samples."""
+    completion length (median [p25–p75], min–max) and mean length of correct vs incorrect samples;
+    then, where samples had reference programs, their mean bleu, rouge_l and token_f1."""
     lines = ["| language | error types | warning kinds | length median [p25–p75] (min–max) | mean length correct / incorrect |",
              "|---|---|---|---|---|"]
     for language, f in figures.items():
@@ -140,4 +157,10 @@ def markdown(figures: Mapping[str, Mapping[str, Any]]) -> str:
         total_warnings = sum(f["warning_kinds"].values())
         lines.append(f"| {_cell(language)} | {_counts(f['error_types'], f['n_samples'])} | "
                      f"{_counts(f['warning_kinds'], total_warnings)} | {spread} | {means} |")
+    similar = {language: f["similarity"] for language, f in figures.items() if f.get("similarity")}
+    if similar:
+        lines += ["", "| language | samples with a reference | bleu | rouge_l | token_f1 |", "|---|---|---|---|---|"]
+        lines += [f"| {_cell(language)} | {s['n_with_reference']} | "
+                  + " | ".join(f"{s[name]:.3f}" if name in s else "–" for name in ("bleu", "rouge_l", "token_f1")) + " |"
+                  for language, s in similar.items()]
     return "\n".join(lines) + "\n"

@@ -23,18 +23,25 @@ from lowres_rl.training.main import DEFAULT_MODEL
 log = logging.getLogger("lowres_rl.evaluation.model")
 
 
-def load_questions(settings: RunSettings) -> tuple[list[str], list[str]]:
-    """Questions and canonical gold answers from --dataset (SetupError naming what is wrong)."""
+def load_questions(settings: RunSettings) -> tuple[list[str], list[str], list[str | None] | None]:
+    """Questions, canonical gold answers and reference programs (None without a --reference_column
+    or --reference_dataset) from --dataset; SetupError naming what is wrong."""
     from lowres_rl.data.dataset import load_rows, validate
+    from lowres_rl.data.references import join_references, load_references
 
     rows = checks.dataset(lambda: load_rows(settings.dataset, settings.dataset_config, settings.dataset_split))
+    if settings.reference_dataset:
+        rows = checks.dataset(lambda: join_references(
+            rows, load_references(settings.reference_dataset, settings.dataset_split),
+            settings.question_column, settings.reference_column))
     if settings.limit:
         rows = rows.select(range(min(settings.limit, len(rows))))
     checks.dataset(lambda: validate(rows, settings.question_column, settings.answer_column))
     if len(rows) == 0:
         raise checks.SetupError(f"dataset {settings.dataset!r} split {settings.dataset_split!r} has no rows")
+    references = rows[settings.reference_column] if settings.reference_column in rows.column_names else None
     return ([str(q) for q in rows[settings.question_column]],
-            [gold_answer(str(a)) for a in rows[settings.answer_column]])
+            [gold_answer(str(a)) for a in rows[settings.answer_column]], references)
 
 
 def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
@@ -45,7 +52,7 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
     check_backend(args.backend, args.load_in_4bit or args.load_in_8bit)
     check_adapter(args.adapter)
     sampling = resolve_sampling(args)
-    questions, golds = load_questions(settings)
+    questions, golds, references = load_questions(settings)
     model = args.model_name_or_path or DEFAULT_MODEL
     _seed(args.seed)
     generator = load_generator(args.backend, model, args.model_revision, args.adapter, args.dtype,
@@ -60,8 +67,10 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
                          for q in questions]
         outputs = generator.generate(conversations, sampling, desc=f"{language}: generating")
         flat = [g for out in outputs for g in out]  # problem-major: problem i's samples are i*n .. i*n+n-1
+        wanted = references and settings.references_in in (None, language)
+        refs = _repeat(references, sampling.n) if wanted else None
         grades = grader.grade([g.text for g in flat], _repeat(golds, sampling.n), language,
-                              _repeat(questions, sampling.n))
+                              _repeat(questions, sampling.n), refs)
         records = [sample_record(g.text, grade, g.tokens) for g, grade in zip(flat, grades)]
         problems[language] = [problem_record(i, q, gold, records[i * sampling.n:(i + 1) * sampling.n])
                               for i, (q, gold) in enumerate(zip(questions, golds))]
@@ -77,7 +86,7 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
     return {"settings": settings_record, "figures": figures, "problems": problems}
 
 
-def _repeat(values: Sequence[str], n: int) -> list[str]:
+def _repeat(values: Sequence[Any], n: int) -> list[Any]:
     return [v for v in values for _ in range(n)]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import lowres_rl.evaluation.metrics as metrics
 import lowres_rl.training.checks as checks
+from lowres_rl.grading.presets import PRESETS, SIMILARITY, with_similarity
 from lowres_rl.grading.rewards import Grader
 from lowres_rl.settings import settings_from
 
@@ -21,21 +22,28 @@ log = logging.getLogger("lowres_rl.evaluation.records")
 
 
 def make_grader(args: argparse.Namespace, language: str) -> Grader:
-    """The grader evaluate uses: the default preset (accuracy does not depend on the weights),
-    the flags' variant, limits and workers; SetupError naming a bad flag."""
+    """The grader evaluate uses: the default preset (accuracy does not depend on the weights) with
+    the similarity metrics for rows that have a reference, the flags' variant, limits and workers;
+    SetupError naming a bad flag."""
     try:
         settings = settings_from(args)
     except ValueError as exc:
         raise checks.SetupError(str(exc)) from None
-    return Grader("default", variant=settings.variant, limits=settings.limits(), workers=settings.workers,
+    return Grader(with_similarity(PRESETS["default"]), variant=settings.variant, limits=settings.limits(), workers=settings.workers,
                   language=language)
 
 
 def sample_record(text: str, grade: Any, tokens: int | None) -> dict[str, Any]:
-    """One graded completion as stored in results.json (the input of lowres_rl.evaluation.metrics)."""
-    return {"completion": text, "status": grade.status, "answer": grade.answer, "correct": grade.correct,
-            "hardcoded": grade.hardcoded, "strict_format": grade.strict_format, "error": grade.error,
-            "error_type": grade.error_type, "warnings": grade.warnings, "seconds": round(grade.seconds, 4), "tokens": tokens}
+    """One graded completion as stored in results.json (the input of lowres_rl.evaluation.metrics
+    and .diagnostics); `similarity` (bleu, rouge_l, token_f1) only when the row had a reference."""
+    record = {"completion": text, "status": grade.status, "answer": grade.answer, "correct": grade.correct,
+              "hardcoded": grade.hardcoded, "strict_format": grade.strict_format, "error": grade.error,
+              "error_type": grade.error_type, "warnings": grade.warnings, "seconds": round(grade.seconds, 4),
+              "tokens": tokens}
+    similarity = {c.name: grade.scores[c.name] for c in SIMILARITY if c.name in grade.scores}
+    if similarity:
+        record["similarity"] = similarity
+    return record
 
 
 def problem_record(index: Any, question: str, gold: str, samples: list[dict[str, Any]]) -> dict[str, Any]:

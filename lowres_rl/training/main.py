@@ -41,21 +41,9 @@ MODEL_DEFAULTS = dict(model_name_or_path=DEFAULT_MODEL, use_peft=True, lora_r=8,
 @dataclass
 class TrainScriptArguments(RunSettings):
     """lowres-rl's training settings: the shared RunSettings (data, languages, prompt, reward,
-    limits, workers) plus those only training has: references for the similarity components, the
-    prompt budget and the dry run (the rest are TRL's GRPOConfig and ModelConfig)."""
+    limits, workers) plus those only training has: the outcome predictor as a metric, the prompt
+    budget and the dry run (the rest are TRL's GRPOConfig and ModelConfig)."""
 
-    reference_column: str = field(default="reference", metadata={"help": "Column holding a reference "
-                                  "program per row, if the dataset has one: the bleu, rouge_l and token_f1 reward "
-                                  "components (weight 0 unless the preset or --reward_weights weighs them) compare "
-                                  "each completion's program with it; rows without one score None there."})
-    reference_dataset: str | None = field(default=None, metadata={"help": "GSM8K-Prolog as the references: "
-                                          "its hub id (Thomas-X-Yang/gsm8k-prolog) or a local copy of its "
-                                          "gsm_prolog_<split>.jsonl; its 'output' programs become --reference_column, "
-                                          "matched to the dataset's rows by question text. Needs sacrebleu "
-                                          "(pip install 'lowres-rl[research]')."})
-    reference_language: str | None = field(default=None, metadata={"help": "Language the reference programs "
-                                           "are written in: rows of other languages get none. Default: every "
-                                           "language, or prolog with --reference_dataset."})
     predictor_model: str | None = field(default=None, metadata={"help": "A run-free outcome predictor "
                                         "(`python -m lowres_rl.predict train`): adds the reward function "
                                         "predicted_ok, the predicted chance that each completion's program runs to "

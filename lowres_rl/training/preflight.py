@@ -37,13 +37,12 @@ def training_dataset(script_args: Any, tokenizer: Any) -> budget.Fit:
             script_args.question_column, script_args.reference_column))
     if script_args.limit:
         rows = rows.select(range(min(script_args.limit, len(rows))))
-    reference_language = script_args.reference_language or ("prolog" if script_args.reference_dataset else None)
     dataset = checks.dataset(lambda: build_dataset(rows, script_args.languages, script_args.variant,
                                                    script_args.shots, script_args.question_column,
                                                    script_args.answer_column, system=not script_args.bare_prompt,
                                                    style=script_args.prompt_style,
                                                    reference_column=script_args.reference_column,
-                                                   reference_language=reference_language))
+                                                   reference_language=script_args.references_in))
     try:
         return budget.fit_prompts(dataset, tokenizer, script_args.max_prompt_length)
     except budget.PromptBudgetError as exc:
