@@ -56,7 +56,7 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument(*spellings("test_fraction"), type=float, default=0.25,
                        help="share of distinct programs held out for testing, 0 to keep none (default %(default)s)")
     train.add_argument("--seed", type=int, default=0, help="seed of the split (default %(default)s)")
-    evaluation.add_argument("--model", required=True, help="model file written by `train`")
+    evaluation.add_argument("--model", required=True, help="model file written by `train` (a joblib pickle: loading runs code, so load only your own)")
     evaluation.add_argument("--threshold", type=float, default=0.5,
                             help="probability at or above which a target is predicted (default %(default)s)")
     return parser
