@@ -47,7 +47,8 @@ class TrainScriptArguments(RunSettings):
     predictor_model: str | None = field(default=None, metadata={"help": "A run-free outcome predictor "
                                         "(`python -m lowres_rl.predict train`): adds the reward function "
                                         "predicted_ok, the predicted chance that each completion's program runs to "
-                                        "an answer, at weight 0 (logged: how predictable the policy's failures are)."})
+                                        "an answer, at weight 0 (logged: how predictable the policy's failures are). The file is a "
+                                        "joblib pickle: load only your own."})
     max_prompt_length: int | None = field(default=None, metadata={"help": "Drop rows whose rendered prompt "
                                           "is longer than this many tokens; how many (per language) is logged "
                                           "at start-up. The paper used 256 (see --prompt_style compact). "
