@@ -115,6 +115,19 @@ class RunSettings:
         else prolog with --reference_dataset (GSM8K-Prolog); None: every language's rows."""
         return self.reference_language or ("prolog" if self.reference_dataset else None)
 
+    def rows(self) -> Any:
+        """The dataset rows these settings name: --dataset's split with --reference_dataset's
+        programs joined in, cut to --limit (a DatasetError says what is wrong). Loaded lazily:
+        `datasets` is not imported by the commands that never read a dataset."""
+        from lowres_rl.data.dataset import load_rows
+        from lowres_rl.data.references import join_references, load_references
+
+        rows = load_rows(self.dataset, self.dataset_config, self.dataset_split)
+        if self.reference_dataset:
+            rows = join_references(rows, load_references(self.reference_dataset, self.dataset_split),
+                                   self.question_column, self.reference_column)
+        return rows.select(range(min(self.limit, len(rows)))) if self.limit else rows
+
     def limits(self) -> Limits:
         """The per-program Limits these settings ask for."""
         return Limits(timeout=self.timeout, memory_mb=self.memory_mb, steps=self.steps, inferences=self.inferences)

@@ -26,16 +26,9 @@ log = logging.getLogger("lowres_rl.evaluation.model")
 def load_questions(settings: RunSettings) -> tuple[list[str], list[str], list[str | None] | None]:
     """Questions, canonical gold answers and reference programs (None without a --reference_column
     or --reference_dataset) from --dataset; SetupError naming what is wrong."""
-    from lowres_rl.data.dataset import load_rows, validate
-    from lowres_rl.data.references import join_references, load_references
+    from lowres_rl.data.dataset import validate
 
-    rows = checks.dataset(lambda: load_rows(settings.dataset, settings.dataset_config, settings.dataset_split))
-    if settings.reference_dataset:
-        rows = checks.dataset(lambda: join_references(
-            rows, load_references(settings.reference_dataset, settings.dataset_split),
-            settings.question_column, settings.reference_column))
-    if settings.limit:
-        rows = rows.select(range(min(settings.limit, len(rows))))
+    rows = checks.dataset(settings.rows)
     checks.dataset(lambda: validate(rows, settings.question_column, settings.answer_column))
     if len(rows) == 0:
         raise checks.SetupError(f"dataset {settings.dataset!r} split {settings.dataset_split!r} has no rows")

@@ -26,17 +26,9 @@ VLLM_SUPPORTED = ("0.22.0", "0.31.0")
 
 def training_dataset(script_args: Any, tokenizer: Any) -> budget.Fit:
     """The rows of the run, as prompts, fitted to `--max_prompt_length` (drops are logged)."""
-    import lowres_rl.data.references as references
-    from lowres_rl.data.dataset import build_dataset, load_rows
+    from lowres_rl.data.dataset import build_dataset
 
-    rows = checks.dataset(lambda: load_rows(script_args.dataset, script_args.dataset_config,
-                                            script_args.dataset_split))
-    if script_args.reference_dataset:
-        rows = checks.dataset(lambda: references.join_references(
-            rows, references.load_references(script_args.reference_dataset, script_args.dataset_split),
-            script_args.question_column, script_args.reference_column))
-    if script_args.limit:
-        rows = rows.select(range(min(script_args.limit, len(rows))))
+    rows = checks.dataset(script_args.rows)
     dataset = checks.dataset(lambda: build_dataset(rows, script_args.languages, script_args.variant,
                                                    script_args.shots, script_args.question_column,
                                                    script_args.answer_column, system=not script_args.bare_prompt,
