@@ -13,16 +13,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from lowres_rl.grading.formats import extract_program
+from lowres_rl.grading.rewards import completion_text
 from lowres_rl.languages import get_language
 from lowres_rl.prediction.labels import check_targets
 from lowres_rl.prediction.model import Predictor
-
-
-def _text(completion: Any) -> str:
-    """A completion as TRL passes it: a string, or a conversation whose last message is the reply."""
-    if isinstance(completion, list):
-        return str(completion[-1].get("content", "")) if completion else ""
-    return str(completion)
 
 
 def predicted_reward(model: str | Path | Predictor, target: str = "ok",
@@ -36,7 +30,7 @@ def predicted_reward(model: str | Path | Predictor, target: str = "ok",
 
     def reward(completions: Sequence[Any], language: Sequence[str] | None = None, **_: Any) -> list[float | None]:
         names = list(language) if language is not None else [default_language] * len(completions)
-        programs = [extract_program(_text(c), get_language(name)) for c, name in zip(completions, names)]
+        programs = [extract_program(completion_text(c), get_language(name)) for c, name in zip(completions, names)]
         usable = [i for i, p in enumerate(programs) if not p.error and p.code.strip()]
         scores: list[float | None] = [None] * len(programs)
         for i, probabilities in zip(usable, predictor.predict([programs[i] for i in usable])):
